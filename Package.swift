@@ -1,0 +1,58 @@
+// swift-tools-version: 6.0
+// WeightKit: read, write, map, run and verify transformer weight files (safetensors, GGUF, HDF5).
+import PackageDescription
+
+let package = Package(
+    name: "WeightKit",
+    products: [
+        .library(name: "WeightKit", targets: ["WeightKit"]),
+        .executable(name: "weightkit", targets: ["weightkit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // System libraries, each wrapped by a one-header shim.
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Tensors, dtypes, storage, JSON: links nothing.
+        .target(name: "TensorCore"),
+        // One folder per format.
+        .target(name: "SafetensorsFormat", dependencies: ["TensorCore"]),
+        .target(name: "GGUFFormat", dependencies: ["TensorCore"]),
+        .target(name: "HDF5Format", dependencies: ["TensorCore", "CHDF5", "CZstd"]),
+        // Format detection, model directories, shards, .zst inputs.
+        .target(
+            name: "Checkpoints",
+            dependencies: ["TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "CZstd"]),
+        // Configs, layouts per architecture, the canonical graph.
+        .target(name: "Models", dependencies: ["TensorCore", "Checkpoints"]),
+        // Kernels and the graph runner.
+        .target(name: "Executor", dependencies: ["TensorCore", "Models", "COpenBLAS"]),
+        // verify, convert, diff, analyze: the library API.
+        .target(
+            name: "WeightKit",
+            dependencies: [
+                "TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "Checkpoints", "Models",
+                "Executor",
+            ]),
+        // The command-line tool, one file per subcommand.
+        .executableTarget(
+            name: "weightkit",
+            dependencies: ["WeightKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        // Byte builders for malformed files, fixture paths.
+        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Sources/TestSupport"),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "SafetensorsFormatTests", dependencies: ["SafetensorsFormat", "TestSupport"]),
+        .testTarget(name: "GGUFFormatTests", dependencies: ["GGUFFormat", "TestSupport"]),
+        .testTarget(name: "HDF5FormatTests", dependencies: ["HDF5Format", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "ExecutorTests", dependencies: ["Executor", "Models", "TestSupport"]),
+        .testTarget(name: "WeightKitTests", dependencies: ["WeightKit", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

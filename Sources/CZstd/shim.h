@@ -1,0 +1,2 @@
+// libzstd (Debian libzstd-dev): one-shot and streaming compression.
+#include <zstd.h>

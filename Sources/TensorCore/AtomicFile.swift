@@ -1,0 +1,158 @@
+// Atomic output: every writer writes to a temporary file beside the target, fsyncs it and
+// renames it into place, so a failure or an interrupt never leaves a partial file.
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Temporary files being written, removed by `AtomicFile.removeAllPending()` (which a signal
+/// handler may call) so an interrupted run leaves nothing behind.
+public enum PendingFiles {
+    nonisolated(unsafe) static var paths: [UnsafeMutablePointer<CChar>?] = Array(repeating: nil, count: 64)
+    nonisolated(unsafe) static var lock = pthread_mutex_t()
+    nonisolated(unsafe) static var lockReady = false
+
+    static func withLock<R>(_ body: () -> R) -> R {
+        if !lockReady { pthread_mutex_init(&lock, nil); lockReady = true }
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        return body()
+    }
+
+    static func add(_ path: String) -> Int? {
+        withLock {
+            guard let slot = paths.firstIndex(where: { $0 == nil }) else { return nil }
+            paths[slot] = strdup(path)
+            return slot
+        }
+    }
+
+    static func remove(slot: Int) {
+        withLock {
+            free(paths[slot])
+            paths[slot] = nil
+        }
+    }
+
+    /// Unlinks every pending temporary file. Async-signal-safe apart from the lock-free read.
+    public static func unlinkAll() {
+        for p in paths { if let p { unlink(p) } }
+    }
+}
+
+/// A file written to `<dir>/.<name>.wk-tmp-<pid>-<n>` and renamed to its destination on `commit()`.
+/// Dropped without `commit()`, the temporary is removed.
+public final class AtomicFile {
+    public let destination: String
+    public let temporaryPath: String
+    private var fd: Int32
+    private var buffer: UnsafeMutableRawPointer
+    private let bufferSize = 1 << 20
+    private var buffered = 0
+    private var slot: Int?
+    private var finished = false
+    /// Bytes written so far.
+    public private(set) var bytesWritten = 0
+
+    nonisolated(unsafe) private static var counter = 0
+
+    /// Opens a temporary beside `destination`. Fails when the destination exists and
+    /// `overwrite` is false.
+    public init(destination: String, overwrite: Bool = true) throws {
+        self.destination = destination
+        if !overwrite, access(destination, F_OK) == 0 {
+            throw TensorCoreError("\(destination): already exists (use --force to overwrite)")
+        }
+        let slash = destination.lastIndex(of: "/")
+        let dir = slash.map { String(destination[..<$0]) } ?? "."
+        let base = slash.map { String(destination[destination.index(after: $0)...]) } ?? destination
+        AtomicFile.counter += 1
+        temporaryPath = (dir.isEmpty ? "" : dir + "/") + ".\(base).wk-tmp-\(getpid())-\(AtomicFile.counter)"
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw TensorCoreError("\(destination): cannot create a temporary file in '\(dir)': \(errnoText())") }
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 64)
+        slot = PendingFiles.add(temporaryPath)
+    }
+
+    deinit {
+        if !finished { abort() }
+        buffer.deallocate()
+    }
+
+    /// Appends bytes.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard !finished else { throw TensorCoreError("\(destination): write after the file was closed") }
+        if bytes.count >= bufferSize {
+            try flush()
+            try writeAll(bytes)
+            return
+        }
+        if buffered + bytes.count > bufferSize { try flush() }
+        if let src = bytes.baseAddress { (buffer + buffered).copyMemory(from: src, byteCount: bytes.count) }
+        buffered += bytes.count
+        bytesWritten += bytes.count
+    }
+
+    /// Appends bytes.
+    public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+
+    /// Appends `count` zero bytes.
+    public func writeZeros(_ count: Int) throws {
+        guard count > 0 else { return }
+        try write([UInt8](repeating: 0, count: count))
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var off = 0
+        while off < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw TensorCoreError("\(destination): write failed: \(errnoText())")
+            }
+            off += n
+        }
+        if bytes.count >= bufferSize { bytesWritten += bytes.count }
+    }
+
+    private func flush() throws {
+        if buffered > 0 {
+            let n = buffered
+            buffered = 0
+            try writeAll(UnsafeRawBufferPointer(start: buffer, count: n))
+        }
+    }
+
+    /// Flushes, fsyncs, and renames the temporary onto the destination.
+    public func commit() throws {
+        guard !finished else { return }
+        do {
+            try flush()
+            guard fsync(fd) == 0 else { throw TensorCoreError("\(destination): fsync failed: \(errnoText())") }
+            guard close(fd) == 0 else { throw TensorCoreError("\(destination): close failed: \(errnoText())") }
+            fd = -1
+            guard rename(temporaryPath, destination) == 0 else {
+                throw TensorCoreError("\(destination): cannot rename the temporary into place: \(errnoText())")
+            }
+        } catch {
+            abort()
+            throw error
+        }
+        finished = true
+        if let slot { PendingFiles.remove(slot: slot) }
+        let dir = destination.lastIndex(of: "/").map { String(destination[..<$0]) } ?? "."
+        let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    /// Closes and removes the temporary; the destination is untouched.
+    public func abort() {
+        if finished { return }
+        finished = true
+        if fd >= 0 { close(fd); fd = -1 }
+        unlink(temporaryPath)
+        if let slot { PendingFiles.remove(slot: slot) }
+    }
+}
