@@ -22,11 +22,13 @@ let package = Package(
         // One folder per format.
         .target(name: "SafetensorsFormat", dependencies: ["TensorCore"]),
         .target(name: "GGUFFormat", dependencies: ["TensorCore"]),
-        .target(name: "HDF5Format", dependencies: ["TensorCore", "CHDF5", "CZstd"]),
+        // zstd frames: streamed decompression of `.zst` inputs, one-shot chunks for HDF5's filter.
+        .target(name: "ZstdCodec", dependencies: ["TensorCore", "CZstd"]),
+        .target(name: "HDF5Format", dependencies: ["TensorCore", "CHDF5", "ZstdCodec"]),
         // Format detection, model directories, shards, .zst inputs.
         .target(
             name: "Checkpoints",
-            dependencies: ["TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "CZstd"]),
+            dependencies: ["TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "ZstdCodec"]),
         // Configs, layouts per architecture, the canonical graph.
         .target(name: "Models", dependencies: ["TensorCore", "Checkpoints"]),
         // Kernels and the graph runner.
@@ -48,7 +50,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "SafetensorsFormatTests", dependencies: ["SafetensorsFormat", "TestSupport"]),
         .testTarget(name: "GGUFFormatTests", dependencies: ["GGUFFormat", "TestSupport"]),
-        .testTarget(name: "HDF5FormatTests", dependencies: ["HDF5Format", "TestSupport"]),
+        .testTarget(name: "HDF5FormatTests", dependencies: ["HDF5Format", "ZstdCodec", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Checkpoints", "TestSupport"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "Models", "TestSupport"]),
