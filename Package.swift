@@ -45,6 +45,9 @@ let package = Package(
             name: "weightkit",
             dependencies: ["WeightKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
+        // Side-by-side benchmarks of the format layers (dequantization, HDF5 reads), run by scripts in Benchmarks/.
+        .executableTarget(name: "wk-bench", dependencies: ["TensorCore", "GGUFFormat", "HDF5Format", "ZstdCodec"]),
+
         // Byte builders for malformed files, fixture paths.
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Sources/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),

@@ -1,8 +1,9 @@
-// What a streaming writer takes: a tensor's name, dtype and shape known up front (so the
-// header can be written first), and its bytes produced one tensor at a time.
+// A tensor known by its header facts, whose bytes come on demand: what a checkpoint lists
+// (a memory-mapped slice, or an HDF5 dataset read when asked) and what a streaming writer
+// takes (the header is written first, then each tensor's bytes one at a time).
 
-/// A tensor to be written: header facts now, bytes on demand.
-public struct PlannedTensor: Sendable {
+/// A tensor's name, dtype and shape now; its bytes when `bytes()` or `load()` is called.
+public struct TensorEntry: Sendable {
     public let name: String
     public let dtype: DType
     /// Row-major shape.
@@ -33,6 +34,14 @@ public struct PlannedTensor: Sendable {
         let data = tensor.data
         self.produce = { data }
     }
+
+    /// The tensor itself, with its bytes.
+    public func load() throws -> Tensor {
+        try Tensor(name: name, dtype: dtype, shape: shape, data: bytes())
+    }
+
+    /// Number of elements.
+    public var elementCount: Int { shape.reduce(1, *) }
 
     /// Produces the bytes and checks their count.
     public func bytes() throws -> TensorData {

@@ -1,0 +1,5 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+// Dequantization throughput per ggml type (owned by the GGUF work).
+func benchDequant(_ args: [String]) throws { fputs("dequant benchmark not written yet\n", stderr) }
