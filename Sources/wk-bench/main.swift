@@ -3,13 +3,14 @@
 //   wk-bench dequant FILE.gguf [--runs R]   dequantization throughput per tensor type
 //   wk-bench hdf5-read FILE.h5 [--runs R]   read every dataset of an HDF5 file
 
+import TensorCore
 #if canImport(Glibc)
     import Glibc
 #endif
 
 let args = Array(CommandLine.arguments.dropFirst())
 guard let verb = args.first else {
-    fputs("usage: wk-bench dequant|hdf5-read FILE [--runs R]\n", stderr)
+    writeStandardError("usage: wk-bench dequant|hdf5-read FILE [--runs R]\n")
     exit(2)
 }
 do {
@@ -17,10 +18,10 @@ do {
     case "dequant": try benchDequant(Array(args.dropFirst()))
     case "hdf5-read": try benchHDF5Read(Array(args.dropFirst()))
     default:
-        fputs("wk-bench: unknown benchmark '\(verb)'\n", stderr)
+        writeStandardError("wk-bench: unknown benchmark '\(verb)'\n")
         exit(2)
     }
 } catch {
-    fputs("wk-bench: \(error)\n", stderr)
+    writeStandardError("wk-bench: \(error)\n")
     exit(1)
 }
