@@ -6,3 +6,10 @@ public struct TensorCoreError: Error, CustomStringConvertible, Sendable, Equatab
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
+
+extension String {
+    /// The string without `prefix` when it starts with it.
+    public func removingPrefix(_ prefix: String) -> String {
+        hasPrefix(prefix) ? String(dropFirst(prefix.count)) : self
+    }
+}
