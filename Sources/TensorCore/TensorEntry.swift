@@ -52,3 +52,18 @@ public struct TensorEntry: Sendable {
         return d
     }
 }
+
+extension TensorEntry {
+    /// The same tensor under another name.
+    public func renamed(_ newName: String) -> TensorEntry {
+        TensorEntry(name: newName, dtype: dtype, shape: shape, byteCount: byteCount, produce: produce)
+    }
+
+    init(name: String, dtype: DType, shape: [Int], byteCount: Int, produce: @escaping @Sendable () throws -> TensorData) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.byteCount = byteCount
+        self.produce = produce
+    }
+}
