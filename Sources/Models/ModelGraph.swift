@@ -92,6 +92,12 @@ public struct ModelGraph: Sendable {
 
     /// The reference tensor names this graph records, in network order.
     public var recordedNames: [String] {
-        ops.compactMap { if case .record(let n, _) = $0 { return n } else { return nil } }
+        ops.compactMap { op -> String? in
+            switch op {
+            case .record(let n, _): return n
+            case .attention(_, _, _, _, _, let probs): return probs
+            default: return nil
+            }
+        }
     }
 }

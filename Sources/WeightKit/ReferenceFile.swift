@@ -1,0 +1,34 @@
+// Reference activation files (Formats/reference-activations.md): a safetensors file holding
+// `input_ids` [B, T] i64 and any of `logits`, `hidden_states.{i}`, `attentions.{i}` in f32.
+
+import Foundation
+import SafetensorsFormat
+
+/// An opened reference activation file.
+public struct ReferenceFile: Sendable {
+    public let path: String
+    /// Token ids `[B][T]`.
+    public let inputIDs: [[Int]]
+    /// Every other tensor, by name.
+    public let tensors: [String: Tensor]
+    public let metadata: Metadata
+
+    public static func open(_ path: String) throws -> ReferenceFile {
+        let f = try SafetensorsFile.open(path: path)
+        guard let ids = f["input_ids"] else { throw WeightKitError("\(path): reference file has no 'input_ids' tensor") }
+        guard ids.dtype.isInteger, ids.shape.count == 2, ids.shape[0] > 0, ids.shape[1] > 0 else {
+            throw WeightKitError("\(path): 'input_ids' must be an integer [B, T] tensor, got \(ids.dtype.rawValue) \(ids.shape)")
+        }
+        let flat: [Int]
+        switch try ids.values() {
+        case .signed(let v): flat = v.map { Int($0) }
+        case .unsigned(let v): flat = v.map { Int(clamping: $0) }
+        case .floats: flat = []
+        }
+        let t = ids.shape[1]
+        let batch = (0..<ids.shape[0]).map { b in Array(flat[(b * t)..<((b + 1) * t)]) }
+        var tensors = [String: Tensor]()
+        for x in f.tensors where x.name != "input_ids" { tensors[x.name] = x }
+        return ReferenceFile(path: path, inputIDs: batch, tensors: tensors, metadata: f.metadata)
+    }
+}

@@ -1,0 +1,131 @@
+// weightkit inspect: format, metadata, architecture, resolved config, parameter count, tensors;
+// or one tensor's values with --tensor.
+
+import ArgumentParser
+import Foundation
+import WeightKit
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a checkpoint holds: format, metadata, model, config and every tensor.",
+        discussion: """
+            Shapes are row-major (PyTorch order) for every format; GGUF's reversed dims are turned back.
+            With --tensor, prints that tensor's values in row-major order: floats widened or dequantized
+            to float32, integers exact, bool as 0/1.
+
+            Examples:
+              weightkit inspect Fixtures/gpt2-tiny
+              weightkit inspect Fixtures/gpt2-tiny/model.safetensors --json
+              weightkit inspect Fixtures/gpt2-tiny --tensor transformer.ln_f.bias
+            """)
+
+    @Argument(help: "A weight file or model directory.") var path: String
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Option(help: "Show one tensor's values.") var tensor: String?
+    @Option(help: "With --tensor and text output, how many values to print.") var limit = 32
+
+    func run() throws {
+        try guarded {
+            FormatRegistry.registerAll()
+            let c = try Checkpoint.open(path)
+            if let name = tensor { return try showTensor(c, name) }
+            let graph: ModelGraph?
+            let modelError: String?
+            do {
+                graph = try ModelLayouts.graph(for: c)
+                modelError = nil
+            } catch {
+                graph = nil
+                modelError = "\(error)"
+            }
+            let parameters: Int
+            if let graph {
+                var seen = Set<String>()
+                parameters = graph.weights.values.filter { seen.insert($0.source.name).inserted }.reduce(0) { $0 + $1.source.elementCount }
+            } else {
+                parameters = c.parameterCount
+            }
+            if json {
+                printJSON(.object([
+                    ("format", .string(c.format.rawValue)), ("files", .array(c.files.map { .string($0) })),
+                    ("metadata", .object(c.metadata.entries.map { ($0.key, metadataJSON($0.value)) })),
+                    ("architecture", graph.map { .string($0.config.architecture.rawValue) } ?? .null),
+                    ("naming", graph.map { .string($0.naming) } ?? .null),
+                    ("config", graph?.config.json ?? .null),
+                    ("model_error", modelError.map { .string($0) } ?? .null),
+                    ("parameters", .int(parameters)),
+                    ("tensors", .array(c.entries.map { e in
+                        .object([
+                            ("name", .string(e.name)), ("dtype", .string(e.dtype.rawValue)), ("shape", .array(e.shape.map { .int($0) })),
+                            ("bytes", .int(e.byteCount)),
+                        ])
+                    })),
+                ]))
+                return
+            }
+            print(path)
+            print("  format        \(c.format.rawValue) (\(c.files.count) file\(c.files.count == 1 ? "" : "s"))")
+            if let graph {
+                print("  architecture  \(graph.config.architecture.displayName) (\(graph.naming))")
+                print("  config        \(graph.config.summary)")
+                print("                \(graph.config.shape)")
+            } else {
+                print("  architecture  not recognised: \(modelError ?? "")")
+            }
+            print("  parameters    \(grouped(parameters))")
+            if let cp = c.configPath { print("  config.json   \(cp)") }
+            if !c.metadata.isEmpty {
+                print("  metadata (\(c.metadata.entries.count))")
+                let w = min(48, c.metadata.keys.map(\.count).max() ?? 0)
+                for e in c.metadata.entries { print("    \(e.key.padded(w))  \(e.value.summary())") }
+            }
+            print("  tensors (\(c.entries.count), \(grouped(c.entries.reduce(0) { $0 + $1.byteCount })) bytes)")
+            let nw = min(56, c.entries.map(\.name.count).max() ?? 0)
+            for e in c.entries {
+                let shape = "[" + e.shape.map(String.init).joined(separator: ", ") + "]"
+                print("    \(e.name.padded(nw))  \(e.dtype.rawValue.padded(7)) \(shape.padded(16)) \(grouped(e.byteCount).leftPadded(12))")
+            }
+        }
+    }
+
+    func metadataJSON(_ v: MetadataValue) -> JSONValue {
+        if case .array(let t, let items) = v, items.count > 16 {
+            return .object([
+                ("type", .string("array")), ("element_type", .string(t.name)), ("count", .int(items.count)),
+                ("first", .array(items.prefix(8).map(\.json))),
+            ])
+        }
+        return v.json
+    }
+
+    func showTensor(_ c: Checkpoint, _ name: String) throws {
+        guard let e = c[name] else {
+            let close = c.entries.map(\.name).filter { $0.contains(name) || name.contains($0) }.prefix(5)
+            let hint = close.isEmpty ? "" : "; similar: \(close.joined(separator: ", "))"
+            throw WeightKitError("\(c.path): no tensor named '\(name)'\(hint)")
+        }
+        let t = try e.load()
+        let values = try t.values()
+        let items: [JSONValue]
+        switch values {
+        case .floats(let f): items = f.map { .float($0) }
+        case .signed(let s): items = s.map { .number(String($0)) }
+        case .unsigned(let u): items = u.map { .number(String($0)) }
+        }
+        if json {
+            printJSON(.object([
+                ("name", .string(e.name)), ("dtype", .string(e.dtype.rawValue)), ("shape", .array(e.shape.map { .int($0) })),
+                ("bytes", .int(e.byteCount)), ("values", .array(items)),
+            ]))
+            return
+        }
+        print("\(e.name)  \(e.dtype.rawValue)  \(e.shape)  \(grouped(e.byteCount)) bytes")
+        if case .floats(let f) = values, !f.isEmpty {
+            let finite = f.filter(\.isFinite)
+            let mean = finite.reduce(0.0) { $0 + Double($1) } / Double(max(finite.count, 1))
+            print("  min \(short(finite.min() ?? .nan))  max \(short(finite.max() ?? .nan))  mean \(short(Float(mean)))  non-finite \(f.count - finite.count)")
+        }
+        let shown = items.prefix(limit).map { $0.serialized() }.joined(separator: " ")
+        print("  " + shown + (items.count > limit ? " … (\(items.count) values; --limit or --json for all)" : ""))
+    }
+}

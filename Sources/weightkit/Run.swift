@@ -1,0 +1,48 @@
+// weightkit run: one forward pass; the top-K next tokens at the last position.
+
+import ArgumentParser
+import SafetensorsFormat
+import WeightKit
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a forward pass and print the top-K next tokens at the last position.",
+        discussion: """
+            --dump writes every activation (hidden_states.i, attentions.i, logits, and input_ids) in \
+            the reference activation format, so it can be compared with a Hugging Face reference.
+
+            Example: weightkit run Fixtures/gpt2-tiny --tokens 1,2,3 --top 5 --dump /tmp/acts.safetensors
+            """)
+
+    @Argument(help: "A weight file or model directory.") var model: String
+    @Option(help: "Comma-separated token ids.") var tokens: String
+    @Option(help: "How many next tokens to show.") var top = 10
+    @Option(help: "Write the activations to this .safetensors file.") var dump: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let ids = try parseTokens(tokens)
+        guard top > 0 else { throw ValidationError("--top must be positive") }
+        try guarded {
+            let m = try LoadedModel.open(model)
+            let executor = Executor(graph: m.graph)
+            let acts = try executor.run(batch: [ids], record: dump == nil ? ["logits"] : nil)
+            let logits = acts["logits"]!
+            let v = m.graph.config.vocabSize
+            let last = Array(logits.values[((ids.count - 1) * v)..<(ids.count * v)])
+            let best = last.enumerated().sorted { $0.element > $1.element || ($0.element == $1.element && $0.offset < $1.offset) }.prefix(top)
+            if let dump {
+                var tensors = try acts.tensors()
+                tensors.insert(try Tensor(name: "input_ids", shape: [1, ids.count], int64s: ids.map(Int64.init)), at: 0)
+                try SafetensorsWriter.write(to: dump, metadata: [("producer", "weightkit")], tensors: tensors)
+            }
+            if json {
+                printJSON(.object([("top", .array(best.map { .array([.int($0.offset), .float($0.element)]) }))]))
+                return
+            }
+            print("top \(best.count) next tokens after \(ids.count) tokens:")
+            for (rank, b) in best.enumerated() { print("  \(String(rank + 1).leftPadded(3)). id \(String(b.offset).leftPadded(6))  logit \(short(b.element))") }
+            if let dump { print("activations written to \(dump)") }
+        }
+    }
+}

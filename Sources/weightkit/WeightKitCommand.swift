@@ -1,0 +1,23 @@
+// weightkit: inspect, run, verify and convert transformer weight files.
+
+import ArgumentParser
+
+@main
+struct WeightKitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weightkit",
+        abstract: "Read, map, run and verify transformer weight files (safetensors, GGUF, HDF5).",
+        discussion: """
+            MODEL is a .safetensors, .gguf or .h5/.hdf5 file (optionally .zst-compressed) or a model \
+            directory (config.json + model.safetensors, or a sharded model.safetensors.index.json). \
+            A file that carries no config itself takes config.json from its own directory.
+
+            Examples:
+              weightkit inspect Fixtures/gpt2-tiny
+              weightkit graph Fixtures/llama-gqa
+              weightkit verify Fixtures/gpt2-tiny --reference Fixtures/gpt2-tiny/reference.safetensors
+              weightkit run Fixtures/gpt2-tiny --tokens 1,2,3 --top 5
+            """,
+        version: "0.1.0",
+        subcommands: [Inspect.self, Graph.self, Run.self, Verify.self, Bench.self])
+}
