@@ -34,7 +34,7 @@ public struct SafetensorsFile: Sendable {
             SafetensorsError(kind, path, message)
         }
         let kind = region.withUnsafeBytes { FileKind.sniff(UnsafeRawBufferPointer(rebasing: $0.prefix(64))) }
-        if kind != .safetensors && kind != .unknown && kind != .json {
+        if ![.safetensors, .unknown, .json, .empty].contains(kind) {
             throw fail(.notSafetensors, "is \(kind.phrase), not a safetensors file")
         }
         // Rule 1: at least the 8-byte length.
