@@ -394,7 +394,7 @@ def add_fake_tokenizer(w: gguf.GGUFWriter, model: str, vocab: int) -> None:
         w.add_bos_token_id(vocab - 1)
         w.add_eos_token_id(vocab - 1)
     else:
-        w.add_token_scores([-float(i) for i in range(vocab)])
+        w.add_token_scores([float(-i) for i in range(vocab)])
         w.add_token_types([2, 3, 3] + [1] * (vocab - 3))  # unk, bos, eos control tokens, then normal
         w.add_bos_token_id(1)
         w.add_eos_token_id(2)
