@@ -58,6 +58,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Checkpoints", "TestSupport"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "Models", "TestSupport"]),
         .testTarget(name: "WeightKitTests", dependencies: ["WeightKit", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["weightkit", "WeightKit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
