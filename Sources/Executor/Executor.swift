@@ -80,7 +80,12 @@ public final class Executor {
         let lastUse = lastUses()
         func wanted(_ n: String) -> Bool { record?.contains(n) ?? true }
 
+        let profiling = Executor.profiling
         for (index, op) in graph.ops.enumerated() {
+            let t0 = profiling ? DispatchTime.now().uptimeNanoseconds : 0
+            defer {
+                if profiling { Executor.recordProfile(op, DispatchTime.now().uptimeNanoseconds - t0) }
+            }
             switch op {
             case .embedding(let o, let table):
                 let w = try store.pointer(table)
@@ -138,7 +143,7 @@ public final class Executor {
             case .activation(let o, let x, let kind):
                 let src = buffers[x]!
                 buffers[o] = try output(src.count) { y in
-                    src.withUnsafeBufferPointer { Kernels.activation(kind, $0.baseAddress!, count: src.count, into: y) }
+                    src.withUnsafeBufferPointer { Kernels.parallelActivation(kind, $0.baseAddress!, count: src.count, into: y) }
                 }
             case .split(let x, let outs, let widths):
                 let src = buffers[x]!
@@ -188,6 +193,23 @@ public final class Executor {
         }
         session.advance(by: rows)
         return out
+    }
+
+    /// `WEIGHTKIT_PROFILE=1` prints time per op kind at exit of each run.
+    public static let profiling = ProcessInfo.processInfo.environment["WEIGHTKIT_PROFILE"] != nil
+    nonisolated(unsafe) static var profile = [String: UInt64]()
+
+    static func recordProfile(_ op: Op, _ ns: UInt64) {
+        let kind = "\(op)".prefix { $0 != "(" }
+        profile[String(kind), default: 0] += ns
+    }
+
+    /// Prints and clears the per-op-kind times.
+    public static func printProfile() {
+        for (k, v) in profile.sorted(by: { $0.value > $1.value }) {
+            writeStandardError("  \(k.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(format: "%8.2f", Double(v) / 1e6)) ms\n")
+        }
+        profile = [:]
     }
 
     private func output(_ count: Int, _ fill: (UnsafeMutablePointer<Float>) throws -> Void) throws -> [Float] {

@@ -61,14 +61,38 @@ enum Kernels {
         }
     }
 
-    /// Elementwise activation.
+    /// e^x in float32 with relative error below 3e-7, written with plain arithmetic and bit
+    /// operations so loops over it vectorize (expf is a call per element). Range reduction
+    /// x = n·ln2 + r with |r| ≤ ln2/2 (Cody–Waite split of ln2), e^r by its degree-7 Taylor
+    /// polynomial (truncation ≤ 6e-9), 2^n built in the exponent bits. Below −87.3 the result
+    /// is 0, so masked attention scores give exactly zero probability.
+    @inline(__always) static func exp(_ x: Float) -> Float {
+        let xc = min(max(x, -87.3), 88.3)
+        let t = xc * 1.442_695_04 + 12_582_912  // round-to-nearest of x/ln2, kept in the mantissa
+        let n = t - 12_582_912
+        let r = (xc - n * 0.693_359_375) + n * 2.121_944_4e-4
+        var p: Float = 1.0 / 5040
+        p = p * r + 1.0 / 720
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let scale = Float(bitPattern: (t.bitPattern &- 0x4B40_0000 &+ 127) << 23)
+        return x < -87.3 ? 0 : p * scale
+    }
+
+    /// Elementwise activation. GELU (tanh) is computed as x·σ(2y), which equals
+    /// 0.5·x·(1 + tanh(y)) for y = √(2/π)·(x + 0.044715·x³).
     static func activation(_ kind: Activation, _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
         switch kind {
         case .geluTanh:
             let c = Float((2.0 / Double.pi).squareRoot())
             for i in 0..<count {
                 let v = x[i]
-                y[i] = 0.5 * v * (1 + tanhf(c * (v + 0.044715 * (v * v * v))))
+                let inner = c * (v + 0.044715 * (v * v * v))
+                y[i] = v / (1 + exp(-2 * inner))
             }
         case .geluErf:
             for i in 0..<count {
@@ -80,8 +104,21 @@ enum Kernels {
         case .silu:
             for i in 0..<count {
                 let v = x[i]
-                y[i] = v / (1 + expf(-v))
+                y[i] = v / (1 + exp(-v))
             }
+        }
+    }
+
+    /// `activation` split over the cores for large inputs.
+    static func parallelActivation(_ kind: Activation, _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+        let parts = count >= 1 << 16 ? ProcessInfo.processInfo.activeProcessorCount : 1
+        if parts <= 1 { return activation(kind, x, count: count, into: y) }
+        let xa = Int(bitPattern: x), ya = Int(bitPattern: y)
+        let chunk = (count + parts - 1) / parts
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            let lo = p * chunk, n = min(count, lo + chunk) - lo
+            guard n > 0 else { return }
+            activation(kind, UnsafePointer<Float>(bitPattern: xa)! + lo, count: n, into: UnsafeMutablePointer<Float>(bitPattern: ya)! + lo)
         }
     }
 
@@ -146,7 +183,9 @@ enum Kernels {
 
     /// Causal attention for queries at positions `start ..< start+T` over `keys` cached positions
     /// `0 ..< start+T`. q `[T, H·hd]`, k and v `[S, KV·hd]`, out `[T, H·hd]`; probabilities
-    /// `[H, T, S]` written to `probs` when given. Heads run in parallel.
+    /// `[H, T, S]` written to `probs` when given. Per head: scores = scale·Q·Kᵀ and out = P·V by
+    /// sgemm (reading the head's columns in place through the leading dimension), the causal mask
+    /// and a max-subtracted softmax in between. Heads run in parallel, BLAS single-threaded.
     static func attention(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, rows: Int, start: Int, config c: ModelConfig,
         layer: Int, into out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?
@@ -159,55 +198,43 @@ enum Kernels {
         let group = c.groupSize
         let scale = c.scaleByInverseLayer ? c.attentionScale / Float(layer + 1) : c.attentionScale
         let mask = c.mask
-        let qAddr = Int(bitPattern: q)
-        let kAddr = Int(bitPattern: k)
-        let vAddr = Int(bitPattern: v)
-        let oAddr = Int(bitPattern: out)
+        let qAddr = Int(bitPattern: q), kAddr = Int(bitPattern: k), vAddr = Int(bitPattern: v), oAddr = Int(bitPattern: out)
         let pAddr = probs.map { Int(bitPattern: $0) }
-        DispatchQueue.concurrentPerform(iterations: heads) { h in
-            let q = UnsafePointer<Float>(bitPattern: qAddr)!
-            let k = UnsafePointer<Float>(bitPattern: kAddr)!
-            let v = UnsafePointer<Float>(bitPattern: vAddr)!
-            let out = UnsafeMutablePointer<Float>(bitPattern: oAddr)!
-            let kvh = h / group
-            var scores = [Float](repeating: 0, count: keys)
-            for t in 0..<rows {
-                let qi = q + t * qw + h * hd
-                let limit = start + t  // last visible key
-                var maxv = -Float.greatestFiniteMagnitude
-                for j in 0..<keys {
-                    var s: Float = 0
-                    if j <= limit {
-                        let kj = k + j * kvw + kvh * hd
-                        for d in 0..<hd { s += qi[d] * kj[d] }
-                        s *= scale
-                    } else {
-                        switch mask {
-                        case .replace(let value): s = value
-                        case .minimum: s = -Float.greatestFiniteMagnitude
-                        }
+        let threads = Int(openblas_get_num_threads())
+        let workers = min(heads, ProcessInfo.processInfo.activeProcessorCount)
+        if workers > 1 { openblas_set_num_threads(1) }
+        defer { if workers > 1 { openblas_set_num_threads(Int32(threads)) } }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: rows * keys)
+            defer { scores.deallocate() }
+            for h in stride(from: w, to: heads, by: workers) {
+                let kvh = h / group
+                let qh = UnsafePointer<Float>(bitPattern: qAddr)! + h * hd
+                let kh = UnsafePointer<Float>(bitPattern: kAddr)! + kvh * hd
+                let vh = UnsafePointer<Float>(bitPattern: vAddr)! + kvh * hd
+                let oh = UnsafeMutablePointer<Float>(bitPattern: oAddr)! + h * hd
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(keys), Int32(hd), scale, qh, Int32(qw), kh, Int32(kvw), 0, scores, Int32(keys))
+                for t in 0..<rows {
+                    let row = scores + t * keys
+                    let visible = start + t + 1
+                    switch mask {
+                    case .replace(let value): for j in visible..<keys { row[j] = value }
+                    case .minimum: for j in visible..<keys { row[j] = -Float.greatestFiniteMagnitude }
                     }
-                    scores[j] = s
-                    maxv = max(maxv, s)
+                    var maxv = -Float.greatestFiniteMagnitude
+                    for j in 0..<keys { maxv = max(maxv, row[j]) }
+                    var sum: Float = 0
+                    for j in 0..<keys {
+                        let e = exp(row[j] - maxv)
+                        row[j] = e
+                        sum += e
+                    }
+                    let inv = 1 / sum
+                    for j in 0..<keys { row[j] *= inv }
                 }
-                var sum: Float = 0
-                for j in 0..<keys {
-                    let e = expf(scores[j] - maxv)
-                    scores[j] = e
-                    sum += e
-                }
-                let o = out + t * qw + h * hd
-                for d in 0..<hd { o[d] = 0 }
-                for j in 0..<keys {
-                    let p = scores[j] / sum
-                    scores[j] = p
-                    if p == 0 { continue }
-                    let vj = v + j * kvw + kvh * hd
-                    for d in 0..<hd { o[d] += p * vj[d] }
-                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(keys), 1, scores, Int32(keys), vh, Int32(kvw), 0, oh, Int32(qw))
                 if let pAddr {
-                    let pr = UnsafeMutablePointer<Float>(bitPattern: pAddr)! + (h * rows + t) * keys
-                    for j in 0..<keys { pr[j] = scores[j] }
+                    (UnsafeMutablePointer<Float>(bitPattern: pAddr)! + h * rows * keys).update(from: scores, count: rows * keys)
                 }
             }
         }

@@ -32,6 +32,7 @@ public enum Benchmark {
             _ = try executor.run(tokens: ids, session: executor.makeSession(), record: record)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
+        if Executor.profiling { Executor.printProfile() }
         var decodeTiming: Timing?
         if decode > 0 {
             let session = executor.makeSession()
