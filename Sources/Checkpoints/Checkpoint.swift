@@ -67,10 +67,11 @@ extension Checkpoint {
         switch kind {
         case .safetensors:
             checkpoint = try openSafetensors(path)
+        case .gguf:
+            // A GGUF carries its config in its metadata; a config.json beside it is not its own.
+            return try openGGUF(path)
         default:
-            if let opener = CheckpointOpeners.byKind[kind] {
-                checkpoint = try opener(path)
-            } else if kind == .json && path.hasSuffix(".index.json") {
+            if kind == .json && path.hasSuffix(".index.json") {
                 return try openShardIndex(path)
             } else if kind == .unknown || kind == .empty {
                 // Short or odd files: let the safetensors reader name the exact rule broken.
@@ -122,10 +123,4 @@ extension Checkpoint {
             throw CheckpointError(path, "is not valid JSON: \(e)")
         }
     }
-}
-
-/// Openers for formats other than safetensors, registered by format (GGUF, HDF5, zstd) so that
-/// this file needs no branch per format.
-public enum CheckpointOpeners {
-    nonisolated(unsafe) public static var byKind: [FileKind: (String) throws -> Checkpoint] = [:]
 }

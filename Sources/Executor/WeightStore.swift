@@ -11,17 +11,17 @@ final class WeightStore {
         let count: Int
         /// Keeps mapped bytes alive.
         let data: TensorData?
-        /// Owned widened copy.
-        let owned: UnsafeMutablePointer<Float>?
     }
 
     private let weights: [String: BoundWeight]
     private var views = [String: View]()
+    /// Widened copies, freed once each (tied weights share a view).
+    private var owned = [UnsafeMutablePointer<Float>]()
 
     init(weights: [String: BoundWeight]) { self.weights = weights }
 
     deinit {
-        for v in views.values { v.owned?.deallocate() }
+        for p in owned { p.deallocate() }
     }
 
     /// The weight named `name` as float32 elements in its stored order.
@@ -41,19 +41,20 @@ final class WeightStore {
                 return base.assumingMemoryBound(to: Float.self)
             }
             if let aligned {
-                views[name] = View(pointer: aligned, count: n, data: data, owned: nil)
+                views[name] = View(pointer: aligned, count: n, data: data)
                 return aligned
             }
         }
-        let owned = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+        let copy = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
         do {
-            try data.withUnsafeBytes { try Widen.toFloat32(w.source.dtype, $0, into: owned, count: n, tensor: w.source.name) }
+            try data.withUnsafeBytes { try Widen.toFloat32(w.source.dtype, $0, into: copy, count: n, tensor: w.source.name) }
         } catch {
-            owned.deallocate()
+            copy.deallocate()
             throw error
         }
-        views[name] = View(pointer: UnsafePointer(owned), count: n, data: nil, owned: owned)
-        return UnsafePointer(owned)
+        owned.append(copy)
+        views[name] = View(pointer: UnsafePointer(copy), count: n, data: nil)
+        return UnsafePointer(copy)
     }
 
     /// Widens every weight now (so a benchmark times only the forward pass).

@@ -12,17 +12,7 @@ public struct LoadedModel: Sendable {
 
     /// Opens `path` (file or model directory) and maps it onto the canonical graph.
     public static func open(_ path: String) throws -> LoadedModel {
-        FormatRegistry.registerAll()
         let c = try Checkpoint.open(path)
         return LoadedModel(checkpoint: c, graph: try ModelLayouts.graph(for: c))
-    }
-}
-
-/// Registers the format readers Checkpoint dispatches to (GGUF, HDF5, zstd) once.
-public enum FormatRegistry {
-    nonisolated(unsafe) static var done = false
-    public static func registerAll() {
-        if done { return }
-        done = true
     }
 }

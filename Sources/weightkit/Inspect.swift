@@ -26,7 +26,6 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try guarded {
-            FormatRegistry.registerAll()
             let c = try Checkpoint.open(path)
             if let name = tensor { return try showTensor(c, name) }
             let graph: ModelGraph?
