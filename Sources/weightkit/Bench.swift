@@ -34,11 +34,11 @@ struct Bench: ParsableCommand {
                 .object([("median_s", .double(t.median)), ("min_s", .double(t.min)), ("tokens_per_s", .double(t.tokensPerSecond))])
             }
             if json {
-                printJSON(.object([("model", .string(model)), ("tokens", .int(tokens)), ("runs", .int(runs)), ("forward", obj(fwd)), ("decode", dec.map(obj) ?? .null), ("blas_kernel", .string(BLASTuning.coreName))]))
+                printJSON(.object([("model", .string(model)), ("tokens", .int(tokens)), ("runs", .int(runs)), ("forward", obj(fwd)), ("decode", dec.map(obj) ?? .null), ("blas_kernel", .string(BLASInfo.coreName))]))
                 return
             }
             print("\(model): \(m.graph.config.architecture.displayName), \(m.graph.config.summary)")
-            print("  OpenBLAS kernel \(BLASTuning.coreName)")
+            print("  OpenBLAS kernel \(BLASInfo.coreName)")
             print("  forward over \(tokens) tokens: median \(short(Float(fwd.median))) s, min \(short(Float(fwd.min))) s, \(short(Float(fwd.tokensPerSecond))) tokens/s (\(runs) runs)")
             if let dec {
                 print("  decode after \(tokens) tokens: median \(short(Float(dec.median * 1000))) ms/token, \(short(Float(dec.tokensPerSecond))) tokens/s (\(decode) steps)")

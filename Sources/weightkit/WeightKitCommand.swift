@@ -1,7 +1,6 @@
 // weightkit: inspect, run, verify and convert transformer weight files.
 
 import ArgumentParser
-import Executor
 
 @main
 struct WeightKitCommand: ParsableCommand {
@@ -21,9 +20,4 @@ struct WeightKitCommand: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [Inspect.self, Graph.self, Run.self, Verify.self, Bench.self])
-
-    static func main() {
-        BLASTuning.reexecWithPreferredKernelIfNeeded()
-        Self.main(nil)
-    }
 }
