@@ -8,7 +8,7 @@ internal import CHDF5
 /// `@unchecked Sendable`: the identifier never changes after `init`, and libhdf5 (thread-safe
 /// build) serialises every call on it behind its global lock.
 final class HDF5Handle: @unchecked Sendable {
-    enum Kind { case file, group, dataset, attribute, datatype, dataspace, propertyList }
+    enum Kind { case file, group, dataset, attribute, datatype, dataspace, propertyList, object }
 
     let id: hid_t
     let kind: Kind
@@ -43,6 +43,7 @@ final class HDF5Handle: @unchecked Sendable {
         case .datatype: return H5Tclose(id)
         case .dataspace: return H5Sclose(id)
         case .propertyList: return H5Pclose(id)
+        case .object: return H5Oclose(id)
         }
     }
 }
