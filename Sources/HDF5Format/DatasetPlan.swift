@@ -19,7 +19,7 @@ struct DatasetPlan: Sendable {
     let filters: [(id: Int32, name: String)]
     let usesMarker: Bool
 
-    static func make(file: hid_t, path: String, name: String, marker: String?, fileSize: Int, userblock: Int) throws -> DatasetPlan {
+    static func make(file: hid_t, path: String, name: String, marker: String?, fileSize: Int) throws -> DatasetPlan {
         let object = "dataset '\(name)'"
         guard let ds = HDF5Handle(H5Dopen2(file, name, hid_t(H5P_DEFAULT)), .dataset) else {
             throw HDF5Error(path: path, object: object, "cannot open", detail: HDF5Library.reason())
@@ -68,9 +68,9 @@ struct DatasetPlan: Sendable {
 
         var fileOffset: Int? = nil
         if H5Pget_layout(dcpl.id) == H5D_CONTIGUOUS, nfilters == 0, H5Pget_external_count(dcpl.id) == 0, element.isExactLayout, bytes > 0 {
-            let addr = H5Dget_offset(ds.id)
+            let addr = H5Dget_offset(ds.id)  // absolute: it already includes any user block
             if addr != wk_HADDR_UNDEF(), H5Dget_storage_size(ds.id) == UInt64(bytes) {
-                guard let start = Checked.int(UInt64(addr)).flatMap({ Checked.add($0, userblock) }), let end = Checked.add(start, bytes),
+                guard let start = Checked.int(UInt64(addr)), let end = Checked.add(start, bytes),
                     end <= fileSize
                 else {
                     throw HDF5Error(path: path, object: object, "data at byte \(addr) + \(bytes) lies past the end of the file (\(fileSize) bytes); the file is truncated")

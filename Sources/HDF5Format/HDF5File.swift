@@ -84,9 +84,6 @@ public final class HDF5File: @unchecked Sendable {
             skipped += bad.map { "\(prefix)\($0.0): \($0.1)" }
         }
 
-        var userblock: hsize_t = 0
-        if let fcpl = HDF5Handle(H5Fget_create_plist(file.id), .propertyList) { H5Pget_userblock(fcpl.id, &userblock) }
-
         var plans: [DatasetPlan] = []
         var groups: [String] = []
         for (name, type) in objects {
@@ -94,7 +91,7 @@ public final class HDF5File: @unchecked Sendable {
             var consumed: String?
             if type == H5O_TYPE_DATASET {
                 let marker = attrs.first { $0.0 == "dtype" }?.1.string
-                let plan = try DatasetPlan.make(file: file.id, path: path, name: name, marker: marker, fileSize: fileSize, userblock: Int(userblock))
+                let plan = try DatasetPlan.make(file: file.id, path: path, name: name, marker: marker, fileSize: fileSize)
                 if plan.usesMarker { consumed = "dtype" }
                 plans.append(plan)
             } else if type == H5O_TYPE_GROUP, name != "." {

@@ -29,6 +29,7 @@ extension Zstd {
             let input = UnsafeMutableRawBufferPointer.allocate(byteCount: inSize, alignment: 64)
             defer { input.deallocate() }
             var consumed = 0
+            var produced = 0
             var pending = false
             while true {
                 let n = read(fd, input.baseAddress, inSize)
@@ -44,13 +45,16 @@ extension Zstd {
                         throw ZstdError("not a zstd file (starts with bytes \(head), not 28 b5 2f fd)")
                     }
                 }
-                pending = try stream.feed(piece) { try out.write($0) }
+                pending = try stream.feed(piece) { bytes in
+                    try out.write(bytes)
+                    produced += bytes.count
+                }
                 consumed += n
             }
             if consumed == 0 { throw ZstdError("empty file, not a zstd frame") }
             if pending { throw ZstdError("truncated zstd frame (input ends after \(consumed) bytes)") }
             try out.commit()
-            return out.bytesWritten
+            return produced
         } catch let e as ZstdError {
             out.abort()
             throw e.naming(source)
