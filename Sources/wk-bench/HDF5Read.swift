@@ -1,7 +1,8 @@
-// wk-bench hdf5-read FILE.h5 [--runs R] [--json] [--list]
+// wk-bench hdf5-read FILE.h5 [--runs R] [--json] [--copy] [--list]
 // Opens the file and produces every dataset's bytes (zero-copy map for contiguous data, libhdf5
 // reads with the in-process zstd filter otherwise), touching one byte per 4 KiB page so mapped data
-// is really paged in. Prints the median and minimum seconds over R runs and GB/s of tensor bytes.
+// is really paged in. `--copy` also copies every tensor into a fresh heap buffer, as h5py's `ds[()]`
+// returns an owned array. Prints the median and minimum seconds over R runs and GB/s of tensor bytes.
 
 import HDF5Format
 import TensorCore
@@ -14,6 +15,7 @@ func benchHDF5Read(_ args: [String]) throws {
     var runs = 5
     var json = false
     var list = false
+    var copy = false
     var i = 0
     while i < args.count {
         switch args[i] {
@@ -23,11 +25,12 @@ func benchHDF5Read(_ args: [String]) throws {
             runs = r
         case "--json": json = true
         case "--list": list = true
+        case "--copy": copy = true
         default: path = args[i]
         }
         i += 1
     }
-    guard let path else { throw BenchError("usage: wk-bench hdf5-read FILE.h5 [--runs R] [--json] [--list]") }
+    guard let path else { throw BenchError("usage: wk-bench hdf5-read FILE.h5 [--runs R] [--json] [--copy] [--list]") }
 
     if list {
         let f = try HDF5File.open(path: path)
@@ -48,6 +51,12 @@ func benchHDF5Read(_ args: [String]) throws {
             let d = try e.bytes()
             total += d.count
             d.withUnsafeBytes { raw in
+                if copy, raw.count > 0 {
+                    let heap = UnsafeMutableRawPointer.allocate(byteCount: raw.count, alignment: 64)
+                    heap.copyMemory(from: raw.baseAddress!, byteCount: raw.count)
+                    sink &+= UInt64(heap.load(fromByteOffset: raw.count / 2, as: UInt8.self))
+                    heap.deallocate()
+                }
                 var p = 0
                 while p < raw.count {
                     sink &+= UInt64(raw[p])
