@@ -18,6 +18,10 @@ struct DatasetPlan: Sendable {
     /// Filters in the pipeline (id, name), for the error when one is missing.
     let filters: [(id: Int32, name: String)]
     let usesMarker: Bool
+    /// Rows per chunk when the dataset is chunked along the first dimension only (every chunk a
+    /// contiguous run of whole rows), little-endian, and filtered by zstd alone: such chunks are
+    /// decoded straight from the file map into place, in parallel (`DatasetSource+Chunks.swift`).
+    let directChunkRows: Int?
 
     static func make(file: hid_t, path: String, name: String, marker: String?, fileSize: Int) throws -> DatasetPlan {
         let object = "dataset '\(name)'"
@@ -78,7 +82,20 @@ struct DatasetPlan: Sendable {
                 fileOffset = start
             }
         }
-        return DatasetPlan(name: name, dtype: element.dtype, shape: shape, byteCount: bytes, fileOffset: fileOffset, filters: filters, usesMarker: element.usesMarker)
+        var directChunkRows: Int? = nil
+        if H5Pget_layout(dcpl.id) == H5D_CHUNKED, filters.count == 1, filters[0].0 == ZstdFilter.id, element.isExactLayout,
+            !shape.isEmpty, bytes > 0
+        {
+            var chunk = [hsize_t](repeating: 0, count: shape.count)
+            if H5Pget_chunk(dcpl.id, Int32(shape.count), &chunk) == Int32(shape.count),
+                chunk.dropFirst().map({ Int($0) }) == Array(shape.dropFirst()), chunk[0] > 0, let rows = Checked.int(chunk[0])
+            {
+                directChunkRows = rows
+            }
+        }
+        return DatasetPlan(
+            name: name, dtype: element.dtype, shape: shape, byteCount: bytes, fileOffset: fileOffset, filters: filters,
+            usesMarker: element.usesMarker, directChunkRows: directChunkRows)
     }
 }
 
@@ -111,16 +128,14 @@ final class DatasetSource: @unchecked Sendable {
         if plan.byteCount == 0 { return TensorData(bytes: []) }
         HDF5Library.enter()
         let object = "dataset '\(plan.name)'"
+        try checkMemory(plan, object: object)
+        if plan.directChunkRows != nil, let data = try readChunksDirectly(plan) { return data }
         for f in plan.filters where H5Zfilter_avail(H5Z_filter_t(f.id)) <= 0 {
             _ = HDF5Library.errorStack()
             let known = Self.filterNames[f.id].map { "'\($0)' " } ?? (f.name.isEmpty ? "" : "'\(f.name)' ")
             throw HDF5Error(
                 path: path, object: object,
                 "compressed with HDF5 filter \(known)(\(f.id)), which is not available (WeightKit has deflate, shuffle, fletcher32 and zstd built in; for others install the plugin and set HDF5_PLUGIN_PATH)")
-        }
-        let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
-        if memory > 0, plan.byteCount > memory {
-            throw HDF5Error(path: path, object: object, "needs \(plan.byteCount) bytes, more than this machine's memory (\(memory))")
         }
         guard let ds = HDF5Handle(H5Dopen2(file.id, plan.name, hid_t(H5P_DEFAULT)), .dataset, parent: file),
             let ftype = HDF5Handle(H5Dget_type(ds.id), .datatype)
@@ -132,5 +147,13 @@ final class DatasetSource: @unchecked Sendable {
             if r < 0 { throw HDF5Error(path: path, object: object, "cannot read", detail: HDF5Library.reason()) }
         }
         return TensorData(region: region, offset: 0, count: plan.byteCount)!
+    }
+
+    /// Refuses a heap read larger than the machine's memory (before allocating it).
+    func checkMemory(_ plan: DatasetPlan, object: String) throws {
+        let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
+        if memory > 0, plan.byteCount > memory {
+            throw HDF5Error(path: path, object: object, "needs \(plan.byteCount) bytes, more than this machine's memory (\(memory))")
+        }
     }
 }

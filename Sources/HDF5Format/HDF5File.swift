@@ -101,7 +101,7 @@ public final class HDF5File: @unchecked Sendable {
             for (key, value) in attrs where key != consumed { metadata[prefix + key] = value }
         }
 
-        let region: ByteRegion? = plans.contains { $0.fileOffset != nil } ? try? ByteRegion.map(path: path) : nil
+        let region: ByteRegion? = plans.contains { $0.fileOffset != nil || $0.directChunkRows != nil } ? try? ByteRegion.map(path: path) : nil
         let source = DatasetSource(path: path, file: file, region: region)
         let entries = try plans.map { plan in
             try TensorEntry(name: plan.name, dtype: plan.dtype, shape: plan.shape) { try source.read(plan) }
