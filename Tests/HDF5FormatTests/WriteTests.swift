@@ -160,3 +160,43 @@ let numpyNames: [DType: String] = [
         #expect(HDF5Writer.chunkShape([10], elementBytes: 8, target: 4 << 20) == [10])
     }
 }
+
+@Suite struct LargeAndConcurrentTests {
+    @Test func largeMetadataFitsPastTheObjectHeaderLimit() throws {
+        let path = scratch("vocab.h5")
+        let vocab = (0..<60_000).map { MetadataValue.string("token_\($0)") }
+        let md = Metadata([MetadataEntry("tokenizer.ggml.tokens", .array(.string, vocab))])
+        try HDF5Writer.write(to: path, metadata: md, tensors: [try entry("w", .f32, [4])])
+        let out = try Python.check("""
+            import h5py, sys
+            with h5py.File(sys.argv[1], 'r') as f:
+                v = f.attrs['tokenizer.ggml.tokens']
+                print(len(v), v[0], v[-1])
+            """, [path])
+        #expect(out.trimmingCharacters(in: .whitespacesAndNewlines) == "60000 token_0 token_59999")
+        #expect(try HDF5File.open(path: path).metadata["tokenizer.ggml.tokens"] == .array(.string, vocab))
+    }
+
+    @Test func concurrentReadsAgree() throws {
+        let path = scratch("concurrent.h5")
+        let tensors = try (0..<8).map { try entry("t\($0)", .f32, [200, 300], seed: $0) }
+        try HDF5Writer.write(to: path, metadata: Metadata(), tensors: tensors, compression: .gzip(level: 1))
+        let file = try HDF5File.open(path: path)
+        let expected = try tensors.map { try $0.bytes().bytes }
+        let results = ResultBox(count: 32)
+        DispatchQueue.concurrentPerform(iterations: 32) { i in
+            let ok = (try? file.entries[i % 8].bytes().bytes) == expected[i % 8]
+            results.set(i, ok)
+        }
+        #expect(results.all)
+    }
+}
+
+/// Per-iteration results from concurrent work. `@unchecked Sendable`: guarded by a lock.
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Bool]
+    init(count: Int) { values = Array(repeating: false, count: count) }
+    func set(_ i: Int, _ v: Bool) { lock.lock(); values[i] = v; lock.unlock() }
+    var all: Bool { lock.lock(); defer { lock.unlock() }; return values.allSatisfy { $0 } }
+}
