@@ -1,1 +1,0 @@
-// HDF5Format
