@@ -70,6 +70,10 @@ extension Checkpoint {
         case .gguf:
             // A GGUF carries its config in its metadata; a config.json beside it is not its own.
             return try openGGUF(path)
+        case .hdf5:
+            checkpoint = try openHDF5(path)
+        case .zstd:
+            return try openZstd(path)
         default:
             if kind == .json && path.hasSuffix(".index.json") {
                 return try openShardIndex(path)

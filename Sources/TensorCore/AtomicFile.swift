@@ -87,6 +87,7 @@ public final class AtomicFile {
         if bytes.count >= bufferSize {
             try flush()
             try writeAll(bytes)
+            bytesWritten += bytes.count
             return
         }
         if buffered + bytes.count > bufferSize { try flush() }
@@ -114,7 +115,6 @@ public final class AtomicFile {
             }
             off += n
         }
-        if bytes.count >= bufferSize { bytesWritten += bytes.count }
     }
 
     private func flush() throws {

@@ -29,3 +29,55 @@ struct GGUFVerifyTests {
         #expect(!r.passed)
     }
 }
+
+/// The HF TensorFlow `tf_model.h5` copies were written by h5py (one zstd-compressed through
+/// hdf5plugin, with another model-scope spelling); they run with the config.json beside them.
+@Suite("verify on HDF5 and zstd inputs")
+struct HDF5AndZstdVerifyTests {
+    @Test("each tf_model.h5 passes", arguments: ["gpt2-tiny/tf_model.h5", "gpt2-tiny/tf_model_zstd.h5", "gpt1-tiny/tf_model.h5"])
+    func hdf5(model: String) throws {
+        let m = try LoadedModel.open(Fixtures.path(model))
+        #expect(m.checkpoint.format == .hdf5)
+        #expect(m.graph.naming.contains("TensorFlow"))
+        let dir = (model as NSString).deletingLastPathComponent
+        let r = try Verifier.verify(model: m, reference: try ReferenceFile.open(Fixtures.path(dir, "reference.safetensors")))
+        #expect(r.passed, "\(model): first failure \(r.firstFailure?.name ?? "")")
+    }
+
+    /// Compresses with the `zstd` command-line tool (not WeightKit's codec).
+    func zstdCLI(_ input: String, _ output: String) throws {
+        let r = try Subprocess.run(["/usr/bin/env", "zstd", "-q", "-f", "-19", input, "-o", output])
+        try #require(r.status == 0, "zstd failed: \(r.stderr)")
+    }
+
+    @Test(".zst inputs of every format open transparently", arguments: [
+        ("llama-gqa", "model.safetensors", "reference.safetensors"), ("gpt2-tiny", "model-q8_0.gguf", "reference-q8_0.safetensors"),
+        ("gpt1-tiny", "tf_model.h5", "reference.safetensors"),
+    ])
+    func zst(fixture: String, file: String, reference: String) throws {
+        let dir = RepoPaths.temporaryDirectory("zst")
+        try FileManager.default.copyItem(atPath: Fixtures.path(fixture, "config.json"), toPath: dir + "/config.json")
+        try zstdCLI(Fixtures.path(fixture, file), dir + "/" + file + ".zst")
+        let m = try LoadedModel.open(dir + "/" + file + ".zst")
+        let r = try Verifier.verify(model: m, reference: try ReferenceFile.open(Fixtures.path(fixture, reference)))
+        #expect(r.passed)
+        // The temporary decompressed copy is gone once opened.
+        let tmp = (try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? []
+        #expect(!tmp.contains { $0.hasPrefix("wk-\(getpid())-") })
+    }
+
+    @Test("a truncated .zst fails with one line naming the file")
+    func truncated() throws {
+        let dir = RepoPaths.temporaryDirectory("zst")
+        try zstdCLI(Fixtures.path("gpt2-tiny", "model.safetensors"), dir + "/m.safetensors.zst")
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/m.safetensors.zst"))
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: dir + "/model.safetensors.zst"))
+        do {
+            _ = try Checkpoint.open(dir + "/model.safetensors.zst")
+            Issue.record("a truncated frame opened")
+        } catch {
+            #expect("\(error)".contains("model.safetensors.zst"))
+            #expect(!"\(error)".contains("\n"))
+        }
+    }
+}
