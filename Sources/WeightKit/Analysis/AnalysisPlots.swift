@@ -41,7 +41,7 @@ extension LogitLens {
             title: "Logit lens: top-1 token per layer and position",
             subtitle: "\(model): cell text = top-1 token id, colour = its softmax probability; input ids along the bottom",
             xLabel: "position (input token id)", yLabel: "layer",
-            rowLabels: rows.map { $0.normalised || $0.layer == 0 || $0.layer == layers.count - 1 ? "\($0.layer)" : "\($0.layer)" },
+            rowLabels: rows.map { "\($0.layer)" },
             columnLabels: tokens.enumerated().map { "\($0.offset) (\($0.element))" },
             values: rows.map { $0.positions.map(\.topProbability) },
             text: rows.map { $0.positions.map { $0.top.first.map { String($0.id) } ?? "" } },

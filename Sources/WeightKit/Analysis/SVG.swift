@@ -152,6 +152,9 @@ public struct LineChart: Sendable {
         if logY { ys = ys.filter { $0 > 0 && $0.isFinite } } else { ys = ys.filter(\.isFinite) }
         var (x0, x1) = (xs.min() ?? 0, xs.max() ?? 1)
         if x1 <= x0 { x1 = x0 + 1 }
+        let xTicks0 = SVG.ticks(x0, x1, count: min(12, Int(x1 - x0) + 1))
+        let xPad = max(0.2, (x1 - x0) * 0.02)
+        (x0, x1) = (x0 - xPad, x1 + xPad)
         var (y0, y1) = (ys.min() ?? 0, ys.max() ?? 1)
         var yTicks: [Double]
         if logY {
@@ -185,7 +188,7 @@ public struct LineChart: Sendable {
             b.append(SVG.text(left - 8, y + 4, SVG.label(t, log: logY), anchor: "end", size: 12))
         }
         // x ticks.
-        var xTicks = SVG.ticks(x0, x1, count: min(12, Int(x1 - x0) + 1))
+        var xTicks = xTicks0
         if integerX { xTicks = xTicks.filter { $0 == $0.rounded() } }
         for t in xTicks {
             let x = px(t)
@@ -270,13 +273,14 @@ public struct Heatmap: Sendable {
         let (left, top, right, bottom) = (96.0, subtitle.isEmpty ? 52.0 : 68.0, 110.0, 56.0)
         let cell = min(56.0, max(14.0, (Double(maxWidth) - left - right) / Double(max(cols, 1))))
         let cellH = min(cell, 40)
-        let width = Int(left + Double(cols) * cell + right)
+        let textWidth = Double(Swift.max(title.count * 10, subtitle.count * 7)) + 40
+        let width = Int(Swift.max(left + Double(cols) * cell + right, textWidth))
         let height = Int(top + Double(rows) * cellH + bottom)
         let fontSize = Int(max(8, min(13, cell / 3.2)))
         var b = [String]()
         let cx = left + Double(cols) * cell / 2
-        b.append(SVG.text(max(cx, Double(width) / 2), 28, title, size: 17, weight: "bold"))
-        if !subtitle.isEmpty { b.append(SVG.text(max(cx, Double(width) / 2), 48, subtitle, size: 12, fill: "#555")) }
+        b.append(SVG.text(Double(width) / 2, 28, title, size: 17, weight: "bold"))
+        if !subtitle.isEmpty { b.append(SVG.text(Double(width) / 2, 48, subtitle, size: 12, fill: "#555")) }
         let span = range.upperBound - range.lowerBound
         for r in 0..<rows {
             let y = top + Double(r) * cellH
@@ -314,6 +318,6 @@ public struct Heatmap: Sendable {
             b.append(SVG.text(bx + 23, y + 4, SVG.label(t), anchor: "start", size: 11))
         }
         b.append(SVG.text(bx + 8, top + bh + 18, colourLabel, size: 11))
-        return SVG.document(width: max(width, 420), height: max(height, Int(top + bh + bottom)), body: b)
+        return SVG.document(width: width, height: max(height, Int(top + bh + bottom)), body: b)
     }
 }
