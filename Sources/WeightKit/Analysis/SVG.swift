@@ -270,11 +270,13 @@ public struct Heatmap: Sendable {
     public func svg(maxWidth: Int = 1000) -> String {
         let rows = rowLabels.count
         let cols = columnLabels.count
-        let (left, top, right, bottom) = (96.0, subtitle.isEmpty ? 52.0 : 68.0, 110.0, 56.0)
-        let cell = min(56.0, max(14.0, (Double(maxWidth) - left - right) / Double(max(cols, 1))))
+        let (margin, top, right, bottom) = (96.0, subtitle.isEmpty ? 52.0 : 68.0, 110.0, 56.0)
+        let cell = min(56.0, max(14.0, (Double(maxWidth) - margin - right) / Double(max(cols, 1))))
         let cellH = min(cell, 40)
         let textWidth = Double(Swift.max(title.count * 10, subtitle.count * 7)) + 40
-        let width = Int(Swift.max(left + Double(cols) * cell + right, textWidth))
+        let width = Int(Swift.max(margin + Double(cols) * cell + right, textWidth))
+        // The grid is centred when the titles are wider than it.
+        let left = margin + Swift.max(0, (Double(width) - (margin + Double(cols) * cell + right)) / 2)
         let height = Int(top + Double(rows) * cellH + bottom)
         let fontSize = Int(max(8, min(13, cell / 3.2)))
         var b = [String]()
@@ -301,7 +303,7 @@ public struct Heatmap: Sendable {
             b.append(SVG.text(left + (Double(c) + 0.5) * cell, gridBottom + 18, columnLabels[c], size: 11))
         }
         b.append(SVG.text(cx, gridBottom + 42, xLabel, size: 14))
-        b.append(SVG.text(20, top + Double(rows) * cellH / 2, yLabel, size: 14, rotate: true))
+        b.append(SVG.text(left - 60, top + Double(rows) * cellH / 2, yLabel, size: 14, rotate: true))
         // Colour bar.
         let bx = left + Double(cols) * cell + 24
         let bh = max(80, Double(rows) * cellH)
