@@ -76,7 +76,11 @@ struct Inspect: ParsableCommand {
             if !c.metadata.isEmpty {
                 print("  metadata (\(c.metadata.entries.count))")
                 let w = min(48, c.metadata.keys.map(\.count).max() ?? 0)
-                for e in c.metadata.entries { print("    \(e.key.padded(w))  \(e.value.summary())") }
+                for e in c.metadata.entries {
+                    // GGUF values are typed; show the type as gguf-dump does.
+                    let type = c.format == .gguf ? e.value.type.name.padded(4) + " " : ""
+                    print("    \(e.key.padded(w))  \(type)\(e.value.summary())")
+                }
             }
             print("  tensors (\(c.entries.count), \(grouped(c.entries.reduce(0) { $0 + $1.byteCount })) bytes)")
             let nw = min(56, c.entries.map(\.name.count).max() ?? 0)
