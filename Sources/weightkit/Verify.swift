@@ -14,7 +14,9 @@ struct Verify: ParsableCommand {
 
             Exit status: 0 when every tensor is within tolerance, 1 when any is not, 2 for bad input.
 
-            Example: weightkit verify Fixtures/gpt2-tiny --reference Fixtures/gpt2-tiny/reference.safetensors
+            Example:
+              weightkit verify Fixtures/gpt2-tiny \\
+                  --reference Fixtures/gpt2-tiny/reference.safetensors
             """)
 
     @Argument(help: "A weight file or model directory.") var model: String

@@ -15,7 +15,8 @@ struct WeightKitCommand: ParsableCommand {
             Examples:
               weightkit inspect Fixtures/gpt2-tiny
               weightkit graph Fixtures/llama-gqa
-              weightkit verify Fixtures/gpt2-tiny --reference Fixtures/gpt2-tiny/reference.safetensors
+              weightkit verify Fixtures/gpt2-tiny \\
+                  --reference Fixtures/gpt2-tiny/reference.safetensors
               weightkit run Fixtures/gpt2-tiny --tokens 1,2,3 --top 5
             """,
         version: "0.1.0",
