@@ -88,3 +88,28 @@ struct VerifyTests {
         }
     }
 }
+
+extension VerifyTests {
+    @Test("a batch of two sequences verifies row by row; a wrong second row fails")
+    func batchOfTwo() throws {
+        let dir = RepoPaths.temporaryDirectory("batch")
+        // numpy stacks the reference twice along B; the second copy's ids are unchanged, so it must pass.
+        try Python.check("""
+            import sys, numpy as np
+            from safetensors.numpy import load_file, save_file
+            r = load_file(sys.argv[1])
+            save_file({k: np.concatenate([v, v], 0) for k, v in r.items()}, sys.argv[2] + "/ok.safetensors")
+            bad = {k: np.concatenate([v, v], 0) for k, v in r.items()}
+            bad["input_ids"][1, -1] = (bad["input_ids"][1, -1] + 1) % 96  # change the last token of row 2
+            save_file(bad, sys.argv[2] + "/bad.safetensors")
+            """, [Fixtures.path("gpt2-tiny", "reference.safetensors"), dir])
+        let m = try LoadedModel.open(Fixtures.path("gpt2-tiny"))
+        let ok = try Verifier.verify(model: m, reference: try ReferenceFile.open(dir + "/ok.safetensors"))
+        #expect(ok.passed)
+        #expect(ok.rows.first?.shape.first == 2)
+        let bad = try Verifier.verify(model: m, reference: try ReferenceFile.open(dir + "/bad.safetensors"))
+        #expect(!bad.passed)
+        // The changed token is the last position: its embedding differs first.
+        #expect(bad.firstFailure?.name == "hidden_states.0")
+    }
+}
