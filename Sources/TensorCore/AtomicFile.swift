@@ -11,6 +11,8 @@
 /// handler may call) so an interrupted run leaves nothing behind.
 public enum PendingFiles {
     nonisolated(unsafe) static var paths: [UnsafeMutablePointer<CChar>?] = Array(repeating: nil, count: 64)
+    /// Temporary directories, removed (after the files, which may live in them) by `unlinkAll()`.
+    nonisolated(unsafe) static var directories: [UnsafeMutablePointer<CChar>?] = Array(repeating: nil, count: 8)
     nonisolated(unsafe) static var lock = pthread_mutex_t()
     nonisolated(unsafe) static var lockReady = false
 
@@ -21,7 +23,8 @@ public enum PendingFiles {
         return body()
     }
 
-    static func add(_ path: String) -> Int? {
+    /// Registers a file to remove on `unlinkAll()`; returns its slot (nil when all are taken).
+    public static func add(_ path: String) -> Int? {
         withLock {
             guard let slot = paths.firstIndex(where: { $0 == nil }) else { return nil }
             paths[slot] = strdup(path)
@@ -29,16 +32,37 @@ public enum PendingFiles {
         }
     }
 
-    static func remove(slot: Int) {
+    /// Forgets a file registered with `add`.
+    public static func remove(slot: Int) {
         withLock {
             free(paths[slot])
             paths[slot] = nil
         }
     }
 
-    /// Unlinks every pending temporary file. Async-signal-safe apart from the lock-free read.
+    /// Registers an (empty once its registered files are gone) directory to remove on `unlinkAll()`.
+    public static func addDirectory(_ path: String) -> Int? {
+        withLock {
+            guard let slot = directories.firstIndex(where: { $0 == nil }) else { return nil }
+            directories[slot] = strdup(path)
+            return slot
+        }
+    }
+
+    /// Forgets a directory registered with `addDirectory`.
+    public static func removeDirectory(slot: Int) {
+        withLock {
+            free(directories[slot])
+            directories[slot] = nil
+        }
+    }
+
+    /// Unlinks every pending temporary file, then removes the pending directories. Only
+    /// `unlink` and `rmdir` are called, so a signal handler may call it (the arrays are read
+    /// without the lock).
     public static func unlinkAll() {
         for p in paths { if let p { unlink(p) } }
+        for d in directories { if let d { rmdir(d) } }
     }
 }
 
