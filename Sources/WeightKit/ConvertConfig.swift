@@ -17,7 +17,8 @@ enum ConvertConfig {
     static func u32(_ v: Int) -> MetadataValue { .uint32(UInt32(clamping: v)) }
 
     /// `{arch}.*` keys for `c`, in the order convert_hf_to_gguf writes them.
-    static func ggufKeys(_ c: ModelConfig, source: String) throws -> [MetadataEntry] {
+    /// `metadata` (the input's) supplies the llama3 keys when the input holds only rope_freqs.
+    static func ggufKeys(_ c: ModelConfig, metadata: Metadata, source: String) throws -> [MetadataEntry] {
         let a = c.architecture.rawValue
         var e = [MetadataEntry]()
         func add(_ k: String, _ v: MetadataValue) { e.append(MetadataEntry("\(a).\(k)", v)) }
@@ -55,7 +56,11 @@ enum ConvertConfig {
             add("rope.freq_base", .float32(rope.theta))
             add("vocab_size", u32(c.vocabSize))
             switch rope.scaling {
-            case .none, .freqFactors: break
+            case .none: break
+            case .freqFactors:
+                for k in [llama3Keys.factor, llama3Keys.low, llama3Keys.high, llama3Keys.original] {
+                    if let v = metadata[k] { e.append(MetadataEntry(k, v)) }
+                }
             case .linear(let f):
                 add("rope.scaling.type", .string("linear"))
                 add("rope.scaling.factor", .float32(f))

@@ -112,7 +112,14 @@ struct ConvertPlan {
     }
 
     /// Plans `checkpoint` → `format` under `options`.
-    static func make(_ c: Checkpoint, format: ConvertOutputFormat, options: ConvertOptions) throws -> ConvertPlan {
+    static func make(_ input: Checkpoint, format: ConvertOutputFormat, options: ConvertOptions) throws -> ConvertPlan {
+        // Settings also reach the input's metadata, so they can supply what a GGUF lacks (e.g. the
+        // llama3 RoPE parameters config.json needs).
+        var c = input
+        for s in options.settings {
+            let (key, value, _) = try ConvertOptions.parseSetting(s)
+            c.metadata[key] = value
+        }
         if let d = options.dtype, d.isQuantized, format != .gguf {
             throw WeightKitError("--dtype \(d.rawValue): quantized types go only into .gguf outputs (\(format.rawValue) holds f32, f16, bf16)")
         }
@@ -225,7 +232,7 @@ struct ConvertPlan {
             }
             metadata["general.architecture"] = .string(arch.rawValue)
             metadata["general.name"] = .string(modelName(c))
-            for e in try ConvertConfig.ggufKeys(cfg, source: c.path) { metadata[e.key] = e.value }
+            for e in try ConvertConfig.ggufKeys(cfg, metadata: c.metadata, source: c.path) { metadata[e.key] = e.value }
             if let ft = fileType(recipes) { metadata["general.file_type"] = .uint32(ft) }
             if recipes.contains(where: { $0.dtype.isQuantized }) { metadata["general.quantization_version"] = .uint32(2) }
             // From a GGUF input: the rest of its keys (tokenizer, general.*) carried over.

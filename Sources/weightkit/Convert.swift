@@ -80,10 +80,18 @@ struct Convert: ParsableCommand {
     }
 }
 
-/// SIGINT/SIGTERM during a conversion: remove the temporaries, then die of the signal as usual.
+/// SIGINT/SIGTERM/SIGHUP during a conversion: remove the temporaries, then die of the signal
+/// as usual. A signal the caller ignores (nohup's SIGHUP) stays ignored; one it inherited
+/// blocked is unblocked, so an interrupt always ends the conversion cleanly.
 enum ConvertSignals {
     static func install() {
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
         for s in [SIGINT, SIGTERM, SIGHUP] {
+            var old = sigaction()
+            sigaction(s, nil, &old)
+            if let h = old.__sigaction_handler.sa_handler, unsafeBitCast(h, to: Int.self) == 1 { continue }  // SIG_IGN
+            sigaddset(&unblock, s)
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { sig in
                 PendingFiles.unlinkAll()
@@ -94,5 +102,6 @@ enum ConvertSignals {
             action.sa_flags = 0
             sigaction(s, &action, nil)
         }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 }
