@@ -285,6 +285,45 @@ def gpt2_gguf_tensors(sd: dict[str, np.ndarray], n_layer: int, tied: bool) -> li
     return [(n, np.ascontiguousarray(a, dtype=np.float32)) for n, a in out]
 
 
+def gpt1_gguf(path: Path, sd: dict[str, np.ndarray], cfg: dict, name: str) -> dict[str, np.ndarray]:
+    """GPT-1 in WeightKit's own `gpt1` GGUF convention (Formats/gguf.md §5), written by gguf-py: gpt2's
+    tensor names from HF openai-gpt sources, Conv1D weights transposed to [out, in], no output_norm, no
+    output (tied). Returns the tensors as stored."""
+    p = "transformer."
+    L = cfg["n_layer"]
+    out = [("token_embd.weight", sd[p + "tokens_embed.weight"]), ("position_embd.weight", sd[p + "positions_embed.weight"])]
+    for i in range(L):
+        h, b = f"{p}h.{i}.", f"blk.{i}."
+        out += [
+            (b + "attn_qkv.weight", sd[h + "attn.c_attn.weight"].T), (b + "attn_qkv.bias", sd[h + "attn.c_attn.bias"]),
+            (b + "attn_output.weight", sd[h + "attn.c_proj.weight"].T), (b + "attn_output.bias", sd[h + "attn.c_proj.bias"]),
+            (b + "attn_norm.weight", sd[h + "ln_1.weight"]), (b + "attn_norm.bias", sd[h + "ln_1.bias"]),
+            (b + "ffn_up.weight", sd[h + "mlp.c_fc.weight"].T), (b + "ffn_up.bias", sd[h + "mlp.c_fc.bias"]),
+            (b + "ffn_down.weight", sd[h + "mlp.c_proj.weight"].T), (b + "ffn_down.bias", sd[h + "mlp.c_proj.bias"]),
+            (b + "ffn_norm.weight", sd[h + "ln_2.weight"]), (b + "ffn_norm.bias", sd[h + "ln_2.bias"]),
+        ]
+    w = gguf.GGUFWriter(str(path), "gpt1")
+    w.add_name(name)
+    w.add_context_length(cfg["n_positions"])
+    w.add_embedding_length(cfg["n_embd"])
+    w.add_block_count(L)
+    w.add_feed_forward_length(4 * cfg["n_embd"])
+    w.add_head_count(cfg["n_head"])
+    w.add_layer_norm_eps(cfg["layer_norm_epsilon"])
+    w.add_file_type(gguf.LlamaFileType.ALL_F32)
+    add_fake_tokenizer(w, "gpt2", cfg["vocab_size"])
+    stored = {}
+    for n, a in out:
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        w.add_tensor(n, a)
+        stored[n] = a
+    write_gguf(path, w)
+    meta, W, _ = read_gguf(path)
+    assert meta["general.architecture"] == "gpt1" and meta["gpt1.block_count"] == L
+    assert set(W) == set(stored) and all(np.array_equal(W[k], stored[k]) for k in stored), "gpt1 GGUF read back differs"
+    return stored
+
+
 def llamacpp_permute(w: np.ndarray, n_head: int) -> np.ndarray:
     """llama.cpp LlamaModel.permute: HF half-split Q/K rows -> Meta interleaved rows (per head)."""
     return np.ascontiguousarray(
@@ -773,6 +812,11 @@ LLAMA_TIED = dict(hidden_size=48, num_hidden_layers=2, num_attention_heads=4, nu
                   intermediate_size=80, vocab_size=80, tie_word_embeddings=True, attention_bias=True, mlp_bias=True,
                   max_position_embeddings=64, rope_parameters={"rope_type": "default", "rope_theta": 500000.0})
 
+LLAMA_LINEAR = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
+                    intermediate_size=48, vocab_size=64, tie_word_embeddings=False, rms_norm_eps=1e-6,
+                    max_position_embeddings=64,
+                    rope_parameters={"rope_type": "linear", "rope_theta": 10000.0, "factor": 4.0})
+
 LLAMA3_ROPE = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=1,
                    intermediate_size=64, vocab_size=96, tie_word_embeddings=False, rms_norm_eps=1e-5,
                    max_position_embeddings=64,
@@ -989,6 +1033,8 @@ def main() -> None:
     cfg = json.loads((d / "config.json").read_text())
     check_tf_h5_write(d, g1_sd, cfg, "tf_model.h5", "tf_open_aigptlm_head_model", tf_gpt1_weights, zstd=False,
                       fixed_strings=False)
+    gpt1_gguf(d / "model.gguf", g1_sd, cfg, "gpt1-tiny")
+    note("gpt1-tiny/model.gguf: WeightKit's gpt1 convention written by gguf-py; tensors read back equal")
 
     # ---- LLaMA ------------------------------------------------------------------------------------------------
     gqa_ref, gqa_sd, _ = fixture_llama("llama-gqa", LLAMA_GQA, seed=2001)
@@ -1026,6 +1072,11 @@ def main() -> None:
     llama_gguf(d / "model.gguf", l3_sd, cfg, "llama3-rope", factors)
     e = check_llama_gguf(d / "model.gguf", l3_sd, cfg, l3_ref, factors)
     note(f"llama3-rope/model.gguf: float64 forward with rope_freqs vs reference max abs diff {e:.2g}")
+
+    # llama-linear: linear RoPE scaling (inv_freq / factor), two heads of head_dim 16
+    lin_ref, lin_sd, lin_model = fixture_llama("llama-linear", LLAMA_LINEAR, seed=2004)
+    plain = build_llama({**LLAMA_LINEAR, "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0}}, 2004)
+    knob_note("llama-linear", "ignoring the linear scaling", lin_ref, run_hf(plain, token_ids(64)))
 
     # llama-meta: llama-gqa's weights under Meta's names, Q/K rows interleaved
     name = "llama-meta"

@@ -59,15 +59,16 @@ extension Checkpoint {
             wanted[tensor] = file
             if !shardOrder.contains(file) { shardOrder.append(file) }
         }
+        let base = dir.isEmpty ? "." : dir
+        for shard in shardOrder where !FileManager.default.fileExists(atPath: base + "/" + shard) {
+            throw CheckpointError(indexPath, "shard '\(shard)' named in weight_map does not exist")
+        }
         var entries = [TensorEntry]()
         var files = [String]()
         var metadata = Metadata()
         var owner = [String: String]()
         for shard in shardOrder {
-            let p = (dir.isEmpty ? "." : dir) + "/" + shard
-            guard FileManager.default.fileExists(atPath: p) else {
-                throw CheckpointError(indexPath, "shard '\(shard)' named in weight_map does not exist")
-            }
+            let p = base + "/" + shard
             let file = try SafetensorsFile.open(path: p)
             files.append(p)
             for e in file.metadata.entries where metadata[e.key] == nil { metadata[e.key] = e.value }

@@ -15,6 +15,15 @@ enum Kernels {
         if let bias {
             for r in 0..<rows { (y + r * outFeatures).update(from: bias, count: outFeatures) }
         }
+        if rows == 1 {
+            // One token (a decode step): a matrix-vector product, bound by reading the weights.
+            if transposed {
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(inFeatures), Int32(outFeatures), 1, weight, Int32(outFeatures), x, 1, bias == nil ? 0 : 1, y, 1)
+            } else {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outFeatures), Int32(inFeatures), 1, weight, Int32(inFeatures), x, 1, bias == nil ? 0 : 1, y, 1)
+            }
+            return
+        }
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, transposed ? CblasNoTrans : CblasTrans, Int32(rows), Int32(outFeatures), Int32(inFeatures),
             1, x, Int32(inFeatures), weight, Int32(transposed ? outFeatures : inFeatures), bias == nil ? 0 : 1, y, Int32(outFeatures))

@@ -54,7 +54,19 @@ public enum Widen {
             throw TensorCoreError("tensor '\(tensor)': \(count) elements of \(dtype.rawValue) do not fit in \(src.count) bytes")
         }
         if count == 0 { return }
-        let p = src.baseAddress!
+        if dtype.isQuantized {
+            try GGMLQuants.dequantize(dtype, src, into: dst, count: count, tensor: tensor)
+        } else {
+            plain(dtype, src.baseAddress!, into: dst, count: count)
+        }
+    }
+
+    /// Widens plain (non-block) types; the caller checked the sizes. Kept a separate non-throwing
+    /// function: with Swift 6.3's optimizer, this switch inside the throwing function above
+    /// returned a non-zero error register from the f32 branch when called from another module in
+    /// release builds (a miscompile reproduced with a two-module package; see the commit).
+    @inline(never)
+    static func plain(_ dtype: DType, _ p: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, count: Int) {
         switch dtype {
         case .f32:
             (UnsafeMutableRawPointer(dst)).copyMemory(from: p, byteCount: 4 * count)
@@ -87,7 +99,7 @@ public enum Widen {
         case .u64:
             for i in 0..<count { dst[i] = Float(UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))) }
         default:
-            try GGMLQuants.dequantize(dtype, src, into: dst, count: count, tensor: tensor)
+            preconditionFailure("plain widening called with block type \(dtype)")
         }
     }
 }

@@ -141,3 +141,39 @@ struct KernelTests {
         } }
     }
 }
+
+extension KernelTests {
+    @Test("a single row (decode step) takes the gemv path and agrees with numpy, both weight layouts")
+    func singleRow() throws {
+        let x = random(6, seed: 21), w = random(4 * 6, seed: 22), b = random(4, seed: 23)
+        var y = [Float](repeating: 0, count: 4)
+        Kernels.linear(x, rows: 1, inFeatures: 6, weight: w, outFeatures: 4, transposed: false, bias: b, into: &y)
+        let want = try numpy("R=I['x']@I['w'].reshape(4,6).T+I['b']", ["x": x, "w": w, "b": b])
+        expectClose(y, want, tol: 1e-6, "gemv")
+        let wt = try numpy("R=I['w'].reshape(4,6).T", ["w": w])
+        var y2 = [Float](repeating: 0, count: 4)
+        Kernels.linear(x, rows: 1, inFeatures: 6, weight: wt, outFeatures: 4, transposed: true, bias: nil, into: &y2)
+        expectClose(y2, try numpy("R=I['x']@I['w'].reshape(4,6).T", ["x": x, "w": w]), tol: 1e-6, "gemv, Conv1D layout")
+    }
+}
+
+extension KernelTests {
+    /// HF's LlamaForCausalLM cannot run partial rotary (it multiplies all head_dim channels by
+    /// rotary-dim cos/sin), so there is no HF reference; this checks WeightKit's convention — the
+    /// first rotary_dim channels rotate half-split (GPT-NeoX/Phi style), the rest pass through —
+    /// against numpy.
+    @Test("partial rotary rotates the first rotary_dim channels and passes the rest through")
+    func partialRotary() throws {
+        let hd = 8, rows = 3
+        let x = random(rows * hd, seed: 31)
+        let rope = RoPEConfig(theta: 10000, rotaryDim: 4, style: .half, scaling: .linear(factor: 2))
+        var y = x
+        Kernels.rope(&y, rows: rows, heads: 1, headDim: hd, start: 0, rope: rope, inverseFrequencies: Kernels.ropeInverseFrequencies(rope))
+        let want = try numpy("""
+            X=I['x'].reshape(3,8); r=X[:,:4]; inv=1/(10000**(np.arange(0,4,2)/4))/2; f=np.arange(3)[:,None]*inv[None,:]
+            e=np.concatenate([f,f],-1); rot=np.concatenate([-r[:,2:],r[:,:2]],-1)
+            R=np.concatenate([r*np.cos(e)+rot*np.sin(e), X[:,4:]],-1)
+            """, ["x": x])
+        expectClose(y, want, tol: 2e-6, "partial rotary")
+    }
+}

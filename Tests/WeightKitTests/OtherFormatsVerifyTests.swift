@@ -14,6 +14,7 @@ struct GGUFVerifyTests {
         ("gpt2-untied/model.gguf", "gpt2-untied/reference-f16.safetensors"),  // f16, untied, erf GELU, inverse-layer scaling
         ("llama-gqa/model.gguf", "llama-gqa/reference.safetensors"),  // Q/K permuted to interleaved, GQA
         ("llama3-rope/model.gguf", "llama3-rope/reference.safetensors"),  // rope_freqs from llama3 scaling
+        ("gpt1-tiny/model.gguf", "gpt1-tiny/reference.safetensors"),  // WeightKit's gpt1 convention, post-norm
     ])
     func passes(model: String, reference: String) throws {
         let m = try LoadedModel.open(Fixtures.path(model))

@@ -7,7 +7,7 @@ import TestSupport
 struct VerifyTests {
     @Test("the fixture list is complete")
     func fixturesPresent() {
-        #expect(Set(Fixtures.modelDirectories).isSuperset(of: ["gpt2-tiny", "gpt2-untied", "gpt2-hub", "gpt1-tiny", "llama-gqa", "llama-tied", "llama3-rope", "llama-meta"]))
+        #expect(Set(Fixtures.modelDirectories).isSuperset(of: ["gpt2-tiny", "gpt2-untied", "gpt2-hub", "gpt1-tiny", "llama-gqa", "llama-tied", "llama3-rope", "llama-meta", "llama-linear"]))
     }
 
     @Test("every fixture passes at the default tolerances (1e-4)", arguments: Fixtures.modelDirectories)
