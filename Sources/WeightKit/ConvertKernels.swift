@@ -99,7 +99,7 @@ enum ConvertKernels {
                     let m = min(chunk, count - lo)
                     let sp = UnsafeBufferPointer(start: UnsafePointer<Float>(bitPattern: srcAddress)! + lo, count: m)
                     let dp = UnsafeMutablePointer<UInt16>(bitPattern: o)! + lo
-                    if dtype == .f16 { Narrow.toF16(sp, into: dp) } else { Narrow.toBF16(sp, into: dp) }
+                    if dtype == .f16 { toF16(sp.baseAddress!, dp, count: m) } else { Narrow.toBF16(sp, into: dp) }
                 }
             }
             return TensorData(region: region, offset: 0, count: bytes)!
@@ -116,10 +116,14 @@ enum ConvertKernels {
                     let b0 = i * perChunk
                     let nb = min(perChunk, blocks - b0)
                     let sp = UnsafeBufferPointer(start: UnsafePointer<Float>(bitPattern: srcAddress)! + b0 * 32, count: nb * 32)
+                    let dp = UnsafeMutableRawPointer(bitPattern: o)! + b0 * dtype.blockBytes
                     do {
-                        let q = try GGMLQuants.quantize(dtype, sp)
-                        let dp = UnsafeMutableRawPointer(bitPattern: o)! + b0 * dtype.blockBytes
-                        q.withUnsafeBytes { dp.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                        if dtype == .q8_0 {
+                            try quantizeQ8_0(sp.baseAddress!, dp, blocks: nb)
+                        } else {
+                            let q = try GGMLQuants.quantize(dtype, sp)
+                            q.withUnsafeBytes { dp.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                        }
                     } catch { failure = error }
                 }
             }

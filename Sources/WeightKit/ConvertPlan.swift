@@ -26,6 +26,7 @@ struct TensorRecipe: Sendable {
 
     func produce() throws -> TensorData {
         let data = try source.bytes()
+        data.region.adviseWillNeed(offset: data.offset, count: data.count)
         if !transpose && rowMap == nil && source.dtype == dtype { return data }
         var cur = data
         var curType = source.dtype
@@ -39,8 +40,23 @@ struct TensorRecipe: Sendable {
             }
             let size = curType.blockBytes
             let src = cur
+            if curType == .f32 && (dtype == .f16 || dtype == .f32) && rowMap == nil {
+                // Fused: transpose (and narrow to f16) in one pass.
+                let outBytes = elements * dtype.blockBytes
+                return TensorData(region: ByteRegion(count: outBytes) { out in
+                    src.withUnsafeBytes { s in
+                        ConvertKernels.transposeF32(s.baseAddress!, out.baseAddress!, rows: rows, cols: cols, half: dtype == .f16)
+                    }
+                }, offset: 0, count: outBytes)!
+            }
             cur = TensorData(region: ByteRegion(count: elements * size) { out in
-                src.withUnsafeBytes { s in ConvertKernels.transpose(s.baseAddress!, out.baseAddress!, rows: rows, cols: cols, size: size) }
+                src.withUnsafeBytes { s in
+                    if size == 4 {
+                        ConvertKernels.transposeF32(s.baseAddress!, out.baseAddress!, rows: rows, cols: cols, half: false)
+                    } else {
+                        ConvertKernels.transpose(s.baseAddress!, out.baseAddress!, rows: rows, cols: cols, size: size)
+                    }
+                }
             }, offset: 0, count: elements * size)!
         }
         if let rowMap, !rowMap.isEmpty {

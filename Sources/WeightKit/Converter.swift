@@ -31,7 +31,7 @@ public enum Converter {
 
         let tracker = ProgressTracker(total: plan.recipes.count, bytes: plan.recipes.reduce(0) { $0 + ($1.dtype.byteCount(elements: $1.source.elementCount) ?? 0) },
                                       start: start, report: progress)
-        let entries = try plan.recipes.map { r -> TensorEntry in
+        var entries = try plan.recipes.map { r -> TensorEntry in
             let e = try r.entry()
             return try TensorEntry(name: e.name, dtype: e.dtype, shape: e.shape) {
                 let d = try e.bytes()
@@ -39,6 +39,20 @@ public enum Converter {
                 return d
             }
         }
+        // The writer's order (safetensors sorts by dtype, then name; shards in turn), produced one
+        // tensor ahead.
+        let writeOrder: [TensorEntry]
+        switch format {
+        case .safetensors: writeOrder = try SafetensorsWriter.header(metadata: plan.stringMetadata, tensors: entries, path: target).order
+        case .directory:
+            writeOrder = try Converter.partition(entries, limit: options.shardSize).flatMap {
+                try SafetensorsWriter.header(metadata: plan.stringMetadata, tensors: $0, path: target).order
+            }
+        default: writeOrder = entries
+        }
+        let prefetched = try Prefetcher(order: writeOrder).entries()
+        let byName = Dictionary(prefetched.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        entries = entries.map { byName[$0.name] ?? $0 }
         if format == .gguf {
             for e in entries where e.name.utf8.count >= 64 {
                 throw WeightKitError("\(output): tensor name '\(e.name)' is \(e.name.utf8.count) bytes; GGUF allows at most 63 (convert to GGUF names with --naming gguf)")
@@ -73,7 +87,7 @@ public enum Converter {
         }
         let written = files.map { p -> ConvertedFile in
             let size = (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0
-            return ConvertedFile(path: p, bytes: size ?? 0, sha256: hashes ? ((try? sha256(p)) ?? "") : "")
+            return ConvertedFile(path: p, bytes: size, sha256: hashes ? ((try? sha256(p)) ?? "") : "")
         }
         return ConvertSummary(
             input: input, output: output, format: format, naming: plan.naming, dtype: options.dtype?.rawValue ?? "keep",

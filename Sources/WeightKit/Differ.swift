@@ -104,7 +104,7 @@ public enum Differ {
                     let rows = w.source.shape[0]
                     let cols = v.count / max(rows, 1)
                     var t = [Float](repeating: 0, count: v.count)
-                    v.withUnsafeBytes { s in t.withUnsafeMutableBytes { d in ConvertKernels.transpose(s.baseAddress!, d.baseAddress!, rows: rows, cols: cols, size: 4) } }
+                    v.withUnsafeBytes { s in t.withUnsafeMutableBytes { d in ConvertKernels.transposeF32(s.baseAddress!, d.baseAddress!, rows: rows, cols: cols, half: false) } }
                     v = t
                 }
                 if let rowMap {
