@@ -76,6 +76,7 @@ struct TensorRecipe: Sendable {
             if let direct { return direct }
         }
         let wide = try Self.toF32(cur, curType, elements, name)
+        if dtype == .f32 { return wide }
         return try wide.withUnsafeBytes { try ConvertKernels.narrow($0.bindMemory(to: Float.self), to: dtype, tensor: name) }
     }
 

@@ -69,6 +69,9 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         ConvertSignals.install()
+        // Buffers of 1 MiB and more come from mmap and go back to the system when freed: glibc's
+        // adaptive threshold would otherwise keep freed tensor buffers in per-thread arenas.
+        _ = glibcMallopt(-3, 1 << 20)  // M_MMAP_THRESHOLD
         let bar = ProgressBar()
         let summary = try guarded { try convert(bar) }
         for n in summary.notes { writeStandardError("weightkit: note: \(n)\n") }
@@ -79,6 +82,9 @@ struct Convert: ParsableCommand {
         }
     }
 }
+
+/// glibc's `mallopt` (malloc.h is not part of the Glibc module).
+@_silgen_name("mallopt") func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
 
 /// SIGINT/SIGTERM/SIGHUP during a conversion: remove the temporaries, then die of the signal
 /// as usual. A signal the caller ignores (nohup's SIGHUP) stays ignored; one it inherited
