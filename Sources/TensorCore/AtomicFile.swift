@@ -66,6 +66,9 @@ public enum PendingFiles {
     }
 }
 
+/// Linux `sync_file_range(2)` (fcntl.h declares it only under _GNU_SOURCE).
+@_silgen_name("sync_file_range") func linuxSyncFileRange(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
+
 /// A file written to `<dir>/.<name>.wk-tmp-<pid>-<n>` and renamed to its destination on `commit()`.
 /// Dropped without `commit()`, the temporary is removed.
 public final class AtomicFile {
@@ -79,6 +82,9 @@ public final class AtomicFile {
     private var finished = false
     /// Bytes written so far.
     public private(set) var bytesWritten = 0
+    /// Bytes handed to write(2), and where asynchronous writeback was last started.
+    private var fileOffset = 0
+    private var writebackStart = 0
 
     nonisolated(unsafe) private static var counter = 0
 
@@ -138,6 +144,15 @@ public final class AtomicFile {
                 throw TensorCoreError("\(destination): write failed: \(errnoText())")
             }
             off += n
+        }
+        fileOffset += bytes.count
+        // Start writeback of every full 32 MiB behind us, so the fsync in commit() has little
+        // left to wait for (Linux sync_file_range, SYNC_FILE_RANGE_WRITE: asynchronous).
+        let chunk = 32 << 20
+        if fileOffset - writebackStart >= chunk {
+            let end = fileOffset - fileOffset % chunk
+            _ = linuxSyncFileRange(fd, Int64(writebackStart), Int64(end - writebackStart), 2)
+            writebackStart = end
         }
     }
 
