@@ -35,6 +35,19 @@ extension ConvertKernels {
     /// takes a block of 32 source rows and walks it left to right, so the source is read as 32
     /// sequential streams (prefetch-friendly) and each destination row gets 32 contiguous elements.
     static func transposeF32(_ raw: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer, rows: Int, cols: Int, half: Bool) {
+        try! transposeTiles(raw, dst, rows: rows, cols: cols, output: half ? .f16 : .f32)
+    }
+
+    /// The transpose of a float32 `[rows, cols]` quantized to Q8_0 in the same pass: with rows a
+    /// multiple of 32, each 32-row tile column is exactly one block of a destination row.
+    static func transposeQ8_0(_ raw: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer, rows: Int, cols: Int) throws {
+        precondition(rows % 32 == 0, "Q8_0 rows must be whole blocks")
+        try transposeTiles(raw, dst, rows: rows, cols: cols, output: .q8_0)
+    }
+
+    static func transposeTiles(_ raw: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer, rows: Int, cols: Int, output: DType) throws {
+        let half = output == .f16
+        nonisolated(unsafe) var failure: Error?
         let tile = 32
         let s = UInt(bitPattern: raw), d = UInt(bitPattern: dst)
         let blocks = (rows + tile - 1) / tile
@@ -58,7 +71,14 @@ extension ConvertKernels {
                         bp += tile
                     }
                 }
-                if half {
+                if output == .q8_0 {
+                    let o = UnsafeMutableRawPointer(bitPattern: d)!
+                    let blocksPerRow = rows / 32
+                    for c in c0..<c1 {
+                        let col = UnsafeRawPointer(b + (c - c0) * tile).assumingMemoryBound(to: Float.self)
+                        do { try quantizeQ8_0(col, o + 34 * (c * blocksPerRow + r0 / 32), blocks: 1) } catch { failure = error }
+                    }
+                } else if half {
                     let o = UnsafeMutablePointer<UInt16>(bitPattern: d)!
                     for c in c0..<c1 {
                         let out = o + c * rows + r0
@@ -72,6 +92,7 @@ extension ConvertKernels {
                 c0 = c1
             }
         }
+        if let failure { throw failure }
     }
 
     /// GGMLQuants.quantize(.q8_0, …) for `blocks` blocks of 32 floats: d = amax/127 stored as

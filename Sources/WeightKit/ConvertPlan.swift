@@ -49,6 +49,13 @@ struct TensorRecipe: Sendable {
                     }
                 }, offset: 0, count: outBytes)!
             }
+            if curType == .f32 && dtype == .q8_0 && rowMap == nil && rows % 32 == 0 {
+                // Fused: transpose and quantize each 32-row tile column as one block.
+                let outBytes = (elements / 32) * 34
+                return TensorData(region: try ByteRegion(count: outBytes) { out in
+                    try src.withUnsafeBytes { s in try ConvertKernels.transposeQ8_0(s.baseAddress!, out.baseAddress!, rows: rows, cols: cols) }
+                }, offset: 0, count: outBytes)!
+            }
             cur = TensorData(region: ByteRegion(count: elements * size) { out in
                 src.withUnsafeBytes { s in
                     if size == 4 {

@@ -49,6 +49,20 @@ struct ConvertKernelTests {
         #expect(half == ref.map { Narrow.half(Float(bitPattern: $0)) })
     }
 
+    /// Transpose fused with Q8_0 equals a transpose followed by the reference quantizer.
+    @Test(arguments: [(32, 1), (32, 33), (64, 40), (96, 7), (128, 64)])
+    func transposeQ8MatchesReference(rows: Int, cols: Int) throws {
+        var rng = SystemRandomNumberGenerator()
+        var xs = (0..<(rows * cols)).map { _ in Float.random(in: -2...2, using: &rng) }
+        xs[min(5, xs.count - 1)] = .nan
+        var t = [Float](repeating: 0, count: xs.count)
+        xs.withUnsafeBytes { s in t.withUnsafeMutableBytes { ConvertKernels.transpose(s.baseAddress!, $0.baseAddress!, rows: rows, cols: cols, size: 4) } }
+        let want = try t.withUnsafeBufferPointer { try GGMLQuants.quantize(.q8_0, $0) }
+        var got = [UInt8](repeating: 0, count: want.count)
+        try xs.withUnsafeBytes { s in try got.withUnsafeMutableBytes { try ConvertKernels.transposeQ8_0(s.baseAddress!, $0.baseAddress!, rows: rows, cols: cols) } }
+        #expect(got == want)
+    }
+
     /// Q8_0 blocks equal GGMLQuants.quantize (itself bit-exact with gguf-py): random scales,
     /// exact rounding ties (values landing on k + 0.5 after scaling), zeros, subnormals, NaN, ±inf.
     @Test func q8MatchesReference() throws {
