@@ -11,6 +11,8 @@
 /// handler may call) so an interrupted run leaves nothing behind.
 public enum PendingFiles {
     nonisolated(unsafe) static var paths: [UnsafeMutablePointer<CChar>?] = Array(repeating: nil, count: 64)
+    /// Temporary directories, removed (after the files, which may live in them) by `unlinkAll()`.
+    nonisolated(unsafe) static var directories: [UnsafeMutablePointer<CChar>?] = Array(repeating: nil, count: 8)
     nonisolated(unsafe) static var lock = pthread_mutex_t()
     nonisolated(unsafe) static var lockReady = false
 
@@ -21,7 +23,8 @@ public enum PendingFiles {
         return body()
     }
 
-    static func add(_ path: String) -> Int? {
+    /// Registers a file to remove on `unlinkAll()`; returns its slot (nil when all are taken).
+    public static func add(_ path: String) -> Int? {
         withLock {
             guard let slot = paths.firstIndex(where: { $0 == nil }) else { return nil }
             paths[slot] = strdup(path)
@@ -29,18 +32,42 @@ public enum PendingFiles {
         }
     }
 
-    static func remove(slot: Int) {
+    /// Forgets a file registered with `add`.
+    public static func remove(slot: Int) {
         withLock {
             free(paths[slot])
             paths[slot] = nil
         }
     }
 
-    /// Unlinks every pending temporary file. Async-signal-safe apart from the lock-free read.
+    /// Registers an (empty once its registered files are gone) directory to remove on `unlinkAll()`.
+    public static func addDirectory(_ path: String) -> Int? {
+        withLock {
+            guard let slot = directories.firstIndex(where: { $0 == nil }) else { return nil }
+            directories[slot] = strdup(path)
+            return slot
+        }
+    }
+
+    /// Forgets a directory registered with `addDirectory`.
+    public static func removeDirectory(slot: Int) {
+        withLock {
+            free(directories[slot])
+            directories[slot] = nil
+        }
+    }
+
+    /// Unlinks every pending temporary file, then removes the pending directories. Only
+    /// `unlink` and `rmdir` are called, so a signal handler may call it (the arrays are read
+    /// without the lock).
     public static func unlinkAll() {
         for p in paths { if let p { unlink(p) } }
+        for d in directories { if let d { rmdir(d) } }
     }
 }
+
+/// Linux `sync_file_range(2)` (fcntl.h declares it only under _GNU_SOURCE).
+@_silgen_name("sync_file_range") func linuxSyncFileRange(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
 
 /// A file written to `<dir>/.<name>.wk-tmp-<pid>-<n>` and renamed to its destination on `commit()`.
 /// Dropped without `commit()`, the temporary is removed.
@@ -55,6 +82,9 @@ public final class AtomicFile {
     private var finished = false
     /// Bytes written so far.
     public private(set) var bytesWritten = 0
+    /// Bytes handed to write(2), and where asynchronous writeback was last started.
+    private var fileOffset = 0
+    private var writebackStart = 0
 
     nonisolated(unsafe) private static var counter = 0
 
@@ -114,6 +144,15 @@ public final class AtomicFile {
                 throw TensorCoreError("\(destination): write failed: \(errnoText())")
             }
             off += n
+        }
+        fileOffset += bytes.count
+        // Start writeback of every full 32 MiB behind us, so the fsync in commit() has little
+        // left to wait for (Linux sync_file_range, SYNC_FILE_RANGE_WRITE: asynchronous).
+        let chunk = 32 << 20
+        if fileOffset - writebackStart >= chunk {
+            let end = fileOffset - fileOffset % chunk
+            _ = linuxSyncFileRange(fd, Int64(writebackStart), Int64(end - writebackStart), 2)
+            writebackStart = end
         }
     }
 

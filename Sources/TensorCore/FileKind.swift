@@ -36,7 +36,8 @@ public enum FileKind: String, Sendable, Equatable {
         if startsText("version https://git-lfs") { return .gitLFSPointer }
         if starts([0x50, 0x4B, 0x03, 0x04]) { return .zip }
         if starts([0x1F, 0x8B]) { return .gzip }
-        if b.count >= 2, b[0] == 0x80, (2...5).contains(b[1]) { return .pickle }
+        // safetensors before pickle: a header length whose low bytes are 0x80 0x02…0x05 looks like
+        // a pickle protocol marker.
         if b.count >= 9 {
             var n: UInt64 = 0
             for i in 0..<8 { n |= UInt64(b[i]) << (8 * UInt64(i)) }
@@ -44,6 +45,7 @@ public enum FileKind: String, Sendable, Equatable {
             while j < b.count, b[j] == 0x20 || b[j] == 0x0A || b[j] == 0x09 || b[j] == 0x0D { j += 1 }
             if n > 0, n < 1 << 40, j < b.count, b[j] == UInt8(ascii: "{") { return .safetensors }
         }
+        if b.count >= 2, b[0] == 0x80, (2...5).contains(b[1]) { return .pickle }
         var k = 0
         while k < b.count, b[k] == 0x20 || b[k] == 0x0A || b[k] == 0x09 || b[k] == 0x0D || b[k] == 0xEF || b[k] == 0xBB || b[k] == 0xBF { k += 1 }
         if k < b.count {

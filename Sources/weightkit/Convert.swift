@@ -1,0 +1,113 @@
+// weightkit convert: any checkpoint to safetensors, GGUF, HDF5 or a Hugging Face directory.
+
+import ArgumentParser
+import Foundation
+import WeightKit
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert a checkpoint to another format, naming or dtype (streaming, atomic).",
+        discussion: """
+            OUT's extension picks the format: .safetensors, .gguf, .h5/.hdf5; a directory (a trailing \
+            slash, an existing directory or a name without an extension) is a Hugging Face model \
+            directory: config.json + model.safetensors, or model-0000i-of-0000N.safetensors shards and \
+            model.safetensors.index.json past --shard-size.
+
+            Naming: gguf (llama.cpp's names, Conv1D weights transposed to [out, in], LLaMA Q/K rows \
+            interleaved, architecture keys) is the default for .gguf; hf for everything else; keep \
+            copies names and layout as they are and is used for checkpoints that are not a model \
+            WeightKit recognises.
+
+            --dtype casts floating-point tensors (f32, f16, bf16: numpy's rounding). Quantized types \
+            (q8_0, q4_0, q4_1, q5_0, q5_1) go only into GGUF and, as llama.cpp's converter does, only \
+            to 2-D weight matrices; 1-D tensors, norms, biases, position embeddings and rope_freqs \
+            stay f32, and matrices whose rows are not whole 32-element blocks become f16.
+
+            --set key=value sets metadata (repeatable). GGUF and HDF5 values are typed: true/false → \
+            bool, integers → u32 (i32, u64 or i64 when they do not fit), other numbers → f32, else a \
+            string; key:TYPE=value forces a type (u8 i8 u16 i16 u32 i32 u64 i64 f32 f64 bool str). \
+            safetensors metadata is text.
+
+            The input is never overwritten; an existing OUT is replaced only with --force. Output is \
+            written to a temporary beside OUT and renamed into place; on an error, SIGINT or SIGTERM \
+            OUT is untouched and the temporaries are removed.
+
+            Examples:
+              weightkit convert Fixtures/gpt2-tiny gpt2.gguf --dtype q8_0
+              weightkit convert Fixtures/llama-gqa/model.gguf llama-hf/
+              weightkit convert big-model/ out/ --dtype bf16 --shard-size 2GB
+            """)
+
+    @Argument(help: "Input: a weight file or model directory.") var input: String
+    @Argument(help: "Output: .safetensors, .gguf, .h5/.hdf5, or a directory.") var output: String
+    @Option(help: "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0 or q5_1 (default: keep each tensor's dtype).") var dtype: String?
+    @Option(help: "hf, gguf or keep.") var naming: String?
+    @Option(name: .customLong("shard-size"), help: "Largest shard of a model directory (e.g. 500MB, 2GB; default 5GB).") var shardSize: String?
+    @Option(name: .customLong("set"), help: "Metadata key=value (repeatable).") var settings: [String] = []
+    @Flag(help: "Replace an existing OUT.") var force = false
+    @Flag(help: "Print a JSON summary.") var json = false
+
+    func convert(_ bar: ProgressBar) throws -> ConvertSummary {
+        var o = ConvertOptions(force: force)
+        o.dtype = dtype.flatMap { DType(rawValue: $0) }
+        o.naming = naming.flatMap { ConvertNaming(rawValue: $0) }
+        o.settings = settings
+        if let shardSize { o.shardSize = try ConvertOptions.parseSize(shardSize) }
+        for s in settings { _ = try ConvertOptions.parseSetting(s) }
+        defer { bar.finish() }
+        var report: (@Sendable (ConvertProgress) -> Void)?
+        if bar.enabled { report = { @Sendable p in bar.update(p) } }
+        return try Converter.convert(input, to: output, options: o, hashes: json, progress: report)
+    }
+
+    func validate() throws {
+        if let dtype, DType(rawValue: dtype).map({ ConvertOptions.dtypes.contains($0) }) != true {
+            throw ValidationError("--dtype must be one of \(ConvertOptions.dtypes.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let naming, ConvertNaming(rawValue: naming) == nil { throw ValidationError("--naming must be hf, gguf or keep") }
+    }
+
+    func run() throws {
+        ConvertSignals.install()
+        // Buffers of 1 MiB and more come from mmap and go back to the system when freed: glibc's
+        // adaptive threshold would otherwise keep freed tensor buffers in per-thread arenas.
+        _ = glibcMallopt(-3, 1 << 20)  // M_MMAP_THRESHOLD
+        let bar = ProgressBar()
+        let summary = try guarded { try convert(bar) }
+        for n in summary.notes { writeStandardError("weightkit: note: \(n)\n") }
+        if json {
+            printJSON(summary.json)
+        } else {
+            print("wrote \(summary.output) (\(summary.format.rawValue), \(summary.naming.rawValue) names, dtype \(summary.dtype)): \(summary.tensors) tensors, \(ProgressBar.bytes(summary.bytes)) in \(String(format: "%.2f", summary.seconds)) s")
+        }
+    }
+}
+
+/// glibc's `mallopt` (malloc.h is not part of the Glibc module).
+@_silgen_name("mallopt") func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
+
+/// SIGINT/SIGTERM/SIGHUP during a conversion: remove the temporaries, then die of the signal
+/// as usual. A signal the caller ignores (nohup's SIGHUP) stays ignored; one it inherited
+/// blocked is unblocked, so an interrupt always ends the conversion cleanly.
+enum ConvertSignals {
+    static func install() {
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for s in [SIGINT, SIGTERM, SIGHUP] {
+            var old = sigaction()
+            sigaction(s, nil, &old)
+            if let h = old.__sigaction_handler.sa_handler, unsafeBitCast(h, to: Int.self) == 1 { continue }  // SIG_IGN
+            sigaddset(&unblock, s)
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { sig in
+                PendingFiles.unlinkAll()
+                signal(sig, SIG_DFL)
+                raise(sig)
+            }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = 0
+            sigaction(s, &action, nil)
+        }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+    }
+}
