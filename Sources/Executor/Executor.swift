@@ -98,19 +98,9 @@ public final class Executor {
                 let d = graph.weights[table]!.shape[1]
                 buffers[o] = Array(UnsafeBufferPointer(start: w + start * d, count: rows * d))
             case .add(let o, let a, let b):
-                let x = buffers[a]!
-                let y = buffers[b]!
-                buffers[o] = [Float](unsafeUninitializedCapacity: x.count) { buf, n in
-                    for i in 0..<x.count { buf[i] = x[i] + y[i] }
-                    n = x.count
-                }
+                buffers[o] = elementwise(buffers[a]!, buffers[b]!, +)
             case .mul(let o, let a, let b):
-                let x = buffers[a]!
-                let y = buffers[b]!
-                buffers[o] = [Float](unsafeUninitializedCapacity: x.count) { buf, n in
-                    for i in 0..<x.count { buf[i] = x[i] * y[i] }
-                    n = x.count
-                }
+                buffers[o] = elementwise(buffers[a]!, buffers[b]!, *)
             case .layerNorm(let o, let x, let w, let b, let eps):
                 let g = try store.pointer(w)
                 let beta = try b.map { try store.pointer($0) }
@@ -146,14 +136,16 @@ public final class Executor {
                     src.withUnsafeBufferPointer { Kernels.parallelActivation(kind, $0.baseAddress!, count: src.count, into: y) }
                 }
             case .split(let x, let outs, let widths):
-                let src = buffers[x]!
                 let total = widths.reduce(0, +)
                 var offset = 0
-                for (name, w) in zip(outs, widths) {
-                    var y = [Float](repeating: 0, count: rows * w)
-                    for r in 0..<rows { for j in 0..<w { y[r * w + j] = src[r * total + offset + j] } }
-                    buffers[name] = y
-                    offset += w
+                try buffers[x]!.withUnsafeBufferPointer { src in
+                    for (name, w) in zip(outs, widths) {
+                        let col = offset
+                        buffers[name] = try output(rows * w) { y in
+                            for r in 0..<rows { (y + r * w).update(from: src.baseAddress! + r * total + col, count: w) }
+                        }
+                        offset += w
+                    }
                 }
             case .rope(let x, let heads):
                 guard let rope = c.rope else { break }
@@ -210,6 +202,20 @@ public final class Executor {
             writeStandardError("  \(k.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(format: "%8.2f", Double(v) / 1e6)) ms\n")
         }
         profile = [:]
+    }
+
+    /// a ⊙ b elementwise (same length), over raw pointers.
+    @inline(__always) private func elementwise(_ a: [Float], _ b: [Float], _ f: (Float, Float) -> Float) -> [Float] {
+        precondition(a.count == b.count, "elementwise operands differ in length")
+        return a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in
+                [Float](unsafeUninitializedCapacity: x.count) { buf, n in
+                    let xp = x.baseAddress!, yp = y.baseAddress!, op = buf.baseAddress!
+                    for i in 0..<x.count { op[i] = f(xp[i], yp[i]) }
+                    n = x.count
+                }
+            }
+        }
     }
 
     private func output(_ count: Int, _ fill: (UnsafeMutablePointer<Float>) throws -> Void) throws -> [Float] {

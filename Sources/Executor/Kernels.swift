@@ -224,22 +224,7 @@ enum Kernels {
                 let oh = UnsafeMutablePointer<Float>(bitPattern: oAddr)! + h * hd
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(keys), Int32(hd), scale, qh, Int32(qw), kh, Int32(kvw), 0, scores, Int32(keys))
                 for t in 0..<rows {
-                    let row = scores + t * keys
-                    let visible = start + t + 1
-                    switch mask {
-                    case .replace(let value): for j in visible..<keys { row[j] = value }
-                    case .minimum: for j in visible..<keys { row[j] = -Float.greatestFiniteMagnitude }
-                    }
-                    var maxv = -Float.greatestFiniteMagnitude
-                    for j in 0..<keys { maxv = max(maxv, row[j]) }
-                    var sum: Float = 0
-                    for j in 0..<keys {
-                        let e = exp(row[j] - maxv)
-                        row[j] = e
-                        sum += e
-                    }
-                    let inv = 1 / sum
-                    for j in 0..<keys { row[j] *= inv }
+                    softmaxRow(scores + t * keys, keys: keys, visible: start + t + 1, mask: mask)
                 }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(keys), 1, scores, Int32(keys), vh, Int32(kvw), 0, oh, Int32(qw))
                 if let pAddr {
@@ -247,6 +232,63 @@ enum Kernels {
                 }
             }
         }
+    }
+
+    /// Causal softmax of one score row in place: positions `0 ..< visible` are real scores,
+    /// the rest are masked. With `.minimum` masking their probability is exactly 0; with
+    /// `.replace(v)` (GPT-1) they take part as the value v, as Hugging Face computes it.
+    @inline(__always) static func softmaxRow(_ row: UnsafeMutablePointer<Float>, keys: Int, visible: Int, mask: MaskStyle) {
+        let masked = keys - visible
+        var maxv = maxOf(row, visible)
+        var maskedValue: Float = 0
+        if masked > 0, case .replace(let v) = mask {
+            maxv = max(maxv, v)
+            maskedValue = v
+        }
+        for j in 0..<visible { row[j] = exp(row[j] - maxv) }
+        var sum = sumOf(row, visible)
+        var maskedProbability: Float = 0
+        if masked > 0, case .replace = mask {
+            maskedProbability = exp(maskedValue - maxv)
+            sum += Float(masked) * maskedProbability
+        }
+        let inv = 1 / sum
+        for j in 0..<visible { row[j] *= inv }
+        if masked > 0 { (row + visible).update(repeating: maskedProbability * inv, count: masked) }
+    }
+
+    /// The largest of `n` floats, sixteen lanes at a time (max is exact in any order).
+    @inline(__always) static func maxOf(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var i = 0
+        var lanes = SIMD16<Float>(repeating: -.greatestFiniteMagnitude)
+        let raw = UnsafeRawPointer(p)
+        while i + 16 <= n {
+            lanes = pointwiseMax(lanes, raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self))
+            i += 16
+        }
+        var m = lanes.max()
+        while i < n {
+            m = max(m, p[i])
+            i += 1
+        }
+        return m
+    }
+
+    /// The sum of `n` floats, in sixteen partial sums.
+    @inline(__always) static func sumOf(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var i = 0
+        var lanes = SIMD16<Float>(repeating: 0)
+        let raw = UnsafeRawPointer(p)
+        while i + 16 <= n {
+            lanes += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+            i += 16
+        }
+        var total = lanes.sum()
+        while i < n {
+            total += p[i]
+            i += 1
+        }
+        return total
     }
 
     /// Sets OpenBLAS's thread count.

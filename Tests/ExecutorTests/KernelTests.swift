@@ -177,3 +177,20 @@ extension KernelTests {
         expectClose(y, want, tol: 2e-6, "partial rotary")
     }
 }
+
+extension KernelTests {
+    @Test("causal softmax: masked entries are exactly 0, or take part as −1e4 as GPT-1 computes them")
+    func softmaxRows() throws {
+        var row: [Float] = [0.5, -1.25, 3, 7, 9]
+        Kernels.softmaxRow(&row, keys: 5, visible: 3, mask: .minimum)
+        let want = try numpy("s=np.array([0.5,-1.25,3.0]); e=np.exp(s-s.max()); R=np.concatenate([e/e.sum(),[0,0]])", [:])
+        expectClose(row, want, tol: 1e-7, "minimum mask")
+        #expect(row[3] == 0 && row[4] == 0)
+        // Scores near −1e4: the replaced entries carry real probability, as in HF's GPT-1.
+        var low: [Float] = [-10000.5, -9999.25, 0, 0]
+        Kernels.softmaxRow(&low, keys: 4, visible: 2, mask: .replace(-1e4))
+        let want2 = try numpy("s=np.array([-10000.5,-9999.25,-1e4,-1e4]); e=np.exp(s-s.max()); R=e/e.sum()", [:])
+        expectClose(low, want2, tol: 1e-6, "replace mask")
+        #expect(low[2] > 0.1)
+    }
+}
