@@ -17,8 +17,10 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
-        // Tensors, dtypes, storage, JSON: links nothing.
-        .target(name: "TensorCore"),
+        // Two glibc calls Swift's Glibc module does not import (sync_file_range, mallopt), as C.
+        .target(name: "CSystem"),
+        // Tensors, dtypes, storage, JSON: links no library.
+        .target(name: "TensorCore", dependencies: ["CSystem"]),
         // One folder per format.
         .target(name: "SafetensorsFormat", dependencies: ["TensorCore"]),
         .target(name: "GGUFFormat", dependencies: ["TensorCore"]),
@@ -43,7 +45,7 @@ let package = Package(
         // The command-line tool, one file per subcommand.
         .executableTarget(
             name: "weightkit",
-            dependencies: ["WeightKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["WeightKit", "CSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Side-by-side benchmarks of the format layers (dequantization, HDF5 reads), run by scripts in Benchmarks/.
         .executableTarget(name: "wk-bench", dependencies: ["TensorCore", "GGUFFormat", "HDF5Format", "ZstdCodec"]),

@@ -1,6 +1,8 @@
 // Atomic output: every writer writes to a temporary file beside the target, fsyncs it and
 // renames it into place, so a failure or an interrupt never leaves a partial file.
 
+internal import CSystem
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -66,8 +68,6 @@ public enum PendingFiles {
     }
 }
 
-/// Linux `sync_file_range(2)` (fcntl.h declares it only under _GNU_SOURCE).
-@_silgen_name("sync_file_range") func linuxSyncFileRange(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
 
 /// A file written to `<dir>/.<name>.wk-tmp-<pid>-<n>` and renamed to its destination on `commit()`.
 /// Dropped without `commit()`, the temporary is removed.
@@ -151,7 +151,7 @@ public final class AtomicFile {
         let chunk = 32 << 20
         if fileOffset - writebackStart >= chunk {
             let end = fileOffset - fileOffset % chunk
-            _ = linuxSyncFileRange(fd, Int64(writebackStart), Int64(end - writebackStart), 2)
+            _ = wk_start_writeback(fd, Int64(writebackStart), Int64(end - writebackStart))
             writebackStart = end
         }
     }

@@ -1,6 +1,7 @@
 // weightkit convert: any checkpoint to safetensors, GGUF, HDF5 or a Hugging Face directory.
 
 import ArgumentParser
+internal import CSystem
 import Foundation
 import WeightKit
 
@@ -71,7 +72,7 @@ struct Convert: ParsableCommand {
         ConvertSignals.install()
         // Buffers of 1 MiB and more come from mmap and go back to the system when freed: glibc's
         // adaptive threshold would otherwise keep freed tensor buffers in per-thread arenas.
-        _ = glibcMallopt(-3, 1 << 20)  // M_MMAP_THRESHOLD
+        _ = wk_set_mmap_threshold(1 << 20)
         let bar = ProgressBar()
         let summary = try guarded { try convert(bar) }
         for n in summary.notes { writeStandardError("weightkit: note: \(n)\n") }
@@ -83,8 +84,6 @@ struct Convert: ParsableCommand {
     }
 }
 
-/// glibc's `mallopt` (malloc.h is not part of the Glibc module).
-@_silgen_name("mallopt") func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
 
 /// SIGINT/SIGTERM/SIGHUP during a conversion: remove the temporaries, then die of the signal
 /// as usual. A signal the caller ignores (nohup's SIGHUP) stays ignored; one it inherited
