@@ -33,8 +33,10 @@ let package = Package(
             dependencies: ["TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "ZstdCodec"]),
         // Configs, layouts per architecture, the canonical graph.
         .target(name: "Models", dependencies: ["TensorCore", "Checkpoints"]),
+        // Exp-based elementwise kernels in C, built for AVX2+FMA and the baseline (target_clones).
+        .target(name: "CKernels"),
         // Kernels and the graph runner.
-        .target(name: "Executor", dependencies: ["TensorCore", "Models", "COpenBLAS"]),
+        .target(name: "Executor", dependencies: ["TensorCore", "Models", "COpenBLAS", "CKernels"]),
         // verify, convert, diff, analyze: the library API.
         .target(
             name: "WeightKit",

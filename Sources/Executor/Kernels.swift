@@ -1,6 +1,7 @@
 // Reference kernels, one function per op, over row-major float32 buffers. Matrix products go
 // through OpenBLAS's cblas_sgemm; everything else is a readable loop.
 
+internal import CKernels
 internal import COpenBLAS
 import Foundation
 import Models
@@ -97,12 +98,7 @@ enum Kernels {
     static func activation(_ kind: Activation, _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
         switch kind {
         case .geluTanh:
-            let c = Float((2.0 / Double.pi).squareRoot())
-            for i in 0..<count {
-                let v = x[i]
-                let inner = c * (v + 0.044715 * (v * v * v))
-                y[i] = v / (1 + exp(-2 * inner))
-            }
+            wk_gelu_tanh(x, y, count)
         case .geluErf:
             for i in 0..<count {
                 let v = x[i]
@@ -111,10 +107,7 @@ enum Kernels {
         case .relu:
             for i in 0..<count { y[i] = max(x[i], 0) }
         case .silu:
-            for i in 0..<count {
-                let v = x[i]
-                y[i] = v / (1 + exp(-v))
-            }
+            wk_silu(x, y, count)
         }
     }
 
@@ -245,8 +238,7 @@ enum Kernels {
             maxv = max(maxv, v)
             maskedValue = v
         }
-        for j in 0..<visible { row[j] = exp(row[j] - maxv) }
-        var sum = sumOf(row, visible)
+        var sum = wk_exp_shifted_sum(row, visible, maxv)
         var maskedProbability: Float = 0
         if masked > 0, case .replace = mask {
             maskedProbability = exp(maskedValue - maxv)
