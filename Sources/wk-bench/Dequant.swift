@@ -9,24 +9,8 @@ import TensorCore
 #endif
 
 func benchDequant(_ args: [String]) throws {
-    var path: String?
-    var runs = 5
-    var json = false
-    var i = 0
-    while i < args.count {
-        switch args[i] {
-        case "--runs":
-            i += 1
-            guard i < args.count, let r = Int(args[i]), r > 0 else { throw TensorCoreError("--runs needs a positive integer") }
-            runs = r
-        case "--json": json = true
-        default:
-            guard path == nil else { throw TensorCoreError("unexpected argument '\(args[i])'") }
-            path = args[i]
-        }
-        i += 1
-    }
-    guard let path else { throw TensorCoreError("usage: wk-bench dequant FILE.gguf [--runs R] [--json]") }
+    let parsed = try BenchArguments(args, allowed: ["--json"], usage: "usage: wk-bench dequant FILE.gguf [--runs R] [--json]")
+    let (path, runs, json) = (parsed.path, parsed.runs, parsed.flags.contains("--json"))
     let file = try GGUFFile.open(path: path)
 
     // Group tensors by dtype, keeping first-seen order.

@@ -11,26 +11,9 @@ import TensorCore
 #endif
 
 func benchHDF5Read(_ args: [String]) throws {
-    var path: String?
-    var runs = 5
-    var json = false
-    var list = false
-    var copy = false
-    var i = 0
-    while i < args.count {
-        switch args[i] {
-        case "--runs":
-            i += 1
-            guard i < args.count, let r = Int(args[i]), r > 0 else { throw BenchError("--runs needs a positive integer") }
-            runs = r
-        case "--json": json = true
-        case "--list": list = true
-        case "--copy": copy = true
-        default: path = args[i]
-        }
-        i += 1
-    }
-    guard let path else { throw BenchError("usage: wk-bench hdf5-read FILE.h5 [--runs R] [--json] [--copy] [--list]") }
+    let parsed = try BenchArguments(args, allowed: ["--json", "--list", "--copy"], usage: "usage: wk-bench hdf5-read FILE.h5 [--runs R] [--json] [--list] [--copy]")
+    let (path, runs) = (parsed.path, parsed.runs)
+    let (json, list, copy) = (parsed.flags.contains("--json"), parsed.flags.contains("--list"), parsed.flags.contains("--copy"))
 
     if list {
         let f = try HDF5File.open(path: path)
@@ -76,12 +59,6 @@ func benchHDF5Read(_ args: [String]) throws {
     }
     if sink == 42 { writeStandardError("") }  // keeps the page touches
 }
-
-struct BenchError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}
-
 
 func format6(_ x: Double) -> String {
     let scaled = (x * 1e4).rounded() / 1e4
