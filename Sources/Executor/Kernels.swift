@@ -215,17 +215,38 @@ enum Kernels {
                 let kh = UnsafePointer<Float>(bitPattern: kAddr)! + kvh * hd
                 let vh = UnsafePointer<Float>(bitPattern: vAddr)! + kvh * hd
                 let oh = UnsafeMutablePointer<Float>(bitPattern: oAddr)! + h * hd
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(keys), Int32(hd), scale, qh, Int32(qw), kh, Int32(kvw), 0, scores, Int32(keys))
-                for t in 0..<rows {
-                    softmaxRow(scores + t * keys, keys: keys, visible: start + t + 1, mask: mask)
+                // Query rows in blocks: a block only needs the keys up to its last row, so the
+                // masked upper triangle is neither multiplied nor exponentiated.
+                var r0 = 0
+                while r0 < rows {
+                    let r1 = min(rows, r0 + attentionRowBlock)
+                    let visibleKeys = start + r1
+                    let block = scores + r0 * keys
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(visibleKeys), Int32(hd), scale,
+                        qh + r0 * qw, Int32(qw), kh, Int32(kvw), 0, block, Int32(keys))
+                    for t in r0..<r1 {
+                        softmaxRow(scores + t * keys, keys: keys, visible: start + t + 1, mask: mask)
+                    }
+                    // Past visibleKeys every probability is exactly 0 under the minimum mask, so P·V
+                    // skips those columns; GPT-1's replaced scores keep their (normally zero)
+                    // probability, so there every key takes part.
+                    let pvKeys: Int
+                    if case .minimum = mask { pvKeys = visibleKeys } else { pvKeys = keys }
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(hd), Int32(pvKeys), 1, block, Int32(keys),
+                        vh, Int32(kvw), 0, oh + r0 * qw, Int32(qw))
+                    r0 = r1
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(keys), 1, scores, Int32(keys), vh, Int32(kvw), 0, oh, Int32(qw))
                 if let pAddr {
                     (UnsafeMutablePointer<Float>(bitPattern: pAddr)! + h * rows * keys).update(from: scores, count: rows * keys)
                 }
             }
         }
     }
+
+    /// Query rows per attention block.
+    static let attentionRowBlock = 64
 
     /// Causal softmax of one score row in place: positions `0 ..< visible` are real scores,
     /// the rest are masked. With `.minimum` masking their probability is exactly 0; with
