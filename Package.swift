@@ -35,6 +35,9 @@ let package = Package(
         .target(name: "Models", dependencies: ["TensorCore", "Checkpoints"]),
         // Exp-based elementwise kernels in C, built for AVX2+FMA and the baseline (target_clones).
         .target(name: "CKernels"),
+        // Tokenizers: HF tokenizer.json, GPT-2 vocab.json + merges.txt, SentencePiece tokenizer.model, GGUF
+        // tokenizer keys; encode, decode, chat templates. Links no library.
+        .target(name: "Tokenizers", dependencies: ["TensorCore"]),
         // Kernels and the graph runner.
         .target(name: "Executor", dependencies: ["TensorCore", "Models", "COpenBLAS", "CKernels"]),
         // verify, convert, diff, analyze: the library API.
@@ -60,6 +63,7 @@ let package = Package(
         .testTarget(name: "HDF5FormatTests", dependencies: ["HDF5Format", "ZstdCodec", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "Models", "TestSupport"]),
         .testTarget(name: "WeightKitTests", dependencies: ["WeightKit", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["weightkit", "WeightKit", "TestSupport"]),
