@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "HDF5FormatTests", dependencies: ["HDF5Format", "ZstdCodec", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Checkpoints", "TestSupport"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUFFormat", "TestSupport"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "Models", "TestSupport"]),
         .testTarget(name: "WeightKitTests", dependencies: ["WeightKit", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["weightkit", "WeightKit", "TestSupport"]),

@@ -1,0 +1,465 @@
+// A tokenizer as Hugging Face's `tokenizers` runs one, whichever file it came from:
+//
+//   text ─► split on added tokens ─► normalize each piece ─► pre-tokenize into words ─► model (BPE or
+//   SentencePiece) ─► post-process (BOS/EOS template) ─► ids
+//   ids ─► token texts ─► decoder chain ─► text
+//
+// `tokenizer.json`, GPT-2's `vocab.json` + `merges.txt`, SentencePiece's `tokenizer.model` and GGUF
+// `tokenizer.ggml.*` keys all load into this one shape (see the `Tokenizer+…` files).
+import Foundation
+
+/// A token that is matched in the text before anything else (special tokens like `<|endoftext|>`).
+public struct AddedToken: Sendable, Equatable {
+    public var id: Int
+    public var content: String
+    /// Special tokens are left out by `decode(skipSpecialTokens: true)`.
+    public var special: Bool
+    public var lstrip = false
+    public var rstrip = false
+    public var singleWord = false
+    public var normalized = false
+
+    public init(id: Int, content: String, special: Bool, lstrip: Bool = false, rstrip: Bool = false,
+                singleWord: Bool = false, normalized: Bool = false) {
+        self.id = id
+        self.content = content
+        self.special = special
+        self.lstrip = lstrip
+        self.rstrip = rstrip
+        self.singleWord = singleWord
+        self.normalized = normalized
+    }
+}
+
+/// Which ids mean what, and what encoding adds.
+public struct SpecialTokens: Sendable, Equatable {
+    public var bos: Int?
+    public var eos: Int?
+    public var unk: Int?
+    public var pad: Int?
+    /// Ids that end generation (EOS and, from generation_config.json or GGUF, end-of-turn tokens).
+    public var endOfGeneration: [Int] = []
+    public var addBos = false
+    public var addEos = false
+    public init() {}
+}
+
+/// One step of normalization.
+enum Normalizer: Sendable, Equatable {
+    case prepend(String)
+    case replace(String, String)
+    case nfc, nfd, nfkc, nfkd
+    case lowercase
+}
+
+/// Text transforms and splits before the model.
+struct PreTokenization: Sendable, Equatable {
+    enum PrependScheme: String, Sendable { case always, first, never }
+    /// ByteLevel(add_prefix_space): a space before a piece that does not start with one.
+    var addPrefixSpace = false
+    /// Metaspace: spaces become `replacement`, which is also prepended per `scheme`; `split` cuts before each.
+    var metaspace: (replacement: String, scheme: PrependScheme, split: Bool)? = nil
+    /// Regex steps, each cutting the pieces of the one before; `removed` drops the matches.
+    var steps: [(pattern: SplitPattern, removed: Bool)] = []
+
+    static func == (a: PreTokenization, b: PreTokenization) -> Bool {
+        a.addPrefixSpace == b.addPrefixSpace && a.metaspace?.replacement == b.metaspace?.replacement
+            && a.metaspace?.scheme == b.metaspace?.scheme && a.metaspace?.split == b.metaspace?.split
+            && a.steps.count == b.steps.count
+            && zip(a.steps, b.steps).allSatisfy { $0.pattern == $1.pattern && $0.removed == $1.removed }
+    }
+}
+
+/// One step of the decoder chain (Hugging Face's decoders).
+enum DecoderStep: Sendable, Equatable {
+    case byteLevel
+    case replace(String, String)
+    case byteFallback
+    case fuse
+    case strip(content: String, start: Int, stop: Int)
+    case metaspace(replacement: String, prependScheme: PreTokenization.PrependScheme)
+}
+
+/// What the tokenizer needs of a SentencePiece model (which normalizes text itself).
+protocol SentencePieceEncoding: Sendable {
+    func encode(_ text: String) -> [Int]
+    func decode(_ ids: [Int]) -> String
+    func pieceBytes(_ id: Int) -> [UInt8]
+}
+
+/// The model that turns a normalized, pre-tokenized piece into ids.
+enum TokenModel: Sendable {
+    case bpe(BPEModel)
+    case sentencePiece(any SentencePieceEncoding)
+}
+
+/// A loaded tokenizer: encode text to ids, decode ids to text.
+public final class Tokenizer: Sendable {
+    /// `BPE` or `SentencePiece`.
+    public let kind: String
+    /// Where it was read from and how (for inspect): e.g. `tokenizer.json`, `GGUF tokenizer.ggml.*`.
+    public let source: String
+    /// Token text by id, added tokens included.
+    public let vocabulary: [String]
+    public let addedTokens: [AddedToken]
+    public let specials: SpecialTokens
+    /// The chat template (Jinja source), if the files carry one.
+    public let chatTemplate: String?
+    /// The pre-tokenizer's name as llama.cpp's `tokenizer.ggml.pre` knows it, when it has one.
+    public let preName: String?
+
+    let model: TokenModel
+    let normalizers: [Normalizer]
+    let pre: PreTokenization
+    let byteLevel: Bool
+    /// Ids before and after the sequence when special tokens are added.
+    let prefix: [Int]
+    let suffix: [Int]
+    let decoder: [DecoderStep]
+    /// Added tokens grouped by their first UTF-8 byte, longest first.
+    let addedIndex: [[Int]]
+    let addedIds: [Int: Int]
+    let addedBytes: [[UInt8]]
+
+    init(
+        kind: String, source: String, vocabulary: [String], addedTokens: [AddedToken], specials: SpecialTokens,
+        chatTemplate: String?, preName: String?, model: TokenModel, normalizers: [Normalizer],
+        pre: PreTokenization, byteLevel: Bool, prefix: [Int], suffix: [Int], decoder: [DecoderStep]
+    ) {
+        self.kind = kind
+        self.source = source
+        self.vocabulary = vocabulary
+        self.addedTokens = addedTokens
+        self.specials = specials
+        self.chatTemplate = chatTemplate
+        self.preName = preName
+        self.model = model
+        self.normalizers = normalizers
+        self.pre = pre
+        self.byteLevel = byteLevel
+        self.prefix = prefix
+        self.suffix = suffix
+        self.decoder = decoder
+        var index = [[Int]](repeating: [], count: 256)
+        for (i, t) in addedTokens.enumerated() where !t.content.isEmpty {
+            index[Int(t.content.utf8.first!)].append(i)
+        }
+        for b in 0..<256 { index[b].sort { addedTokens[$0].content.utf8.count > addedTokens[$1].content.utf8.count } }
+        addedIndex = index
+        var ids: [Int: Int] = [:]
+        for (i, t) in addedTokens.enumerated() { ids[t.id] = i }
+        addedIds = ids
+        addedBytes = addedTokens.map { Array($0.content.utf8) }
+    }
+
+    public var vocabularySize: Int { vocabulary.count }
+
+    // MARK: Encoding
+
+    /// Encodes text as the tokenizer's reference implementation does by default (`tokenizer(text).input_ids`):
+    /// special tokens in the text are matched, and BOS/EOS are added as the configuration says unless
+    /// `addSpecialTokens` is false.
+    ///
+    /// `parseSpecial: false` leaves special (control) tokens in the text as text, as llama.cpp's
+    /// `parse_special = false` does; user-defined added tokens are still matched.
+    public func encode(_ text: String, addSpecialTokens: Bool = true, parseSpecial: Bool = true) -> [Int] {
+        var out: [Int32] = []
+        var bytes = Array(text.utf8)
+        var cache = BPEModel.Cache()
+        bytes.withUnsafeMutableBufferPointer { buf in
+            let b = UnsafeBufferPointer(buf)
+            var segments: [(Range<Int>, Int?)] = []
+            splitAdded(b, parseSpecial: parseSpecial, into: &segments)
+            var previousWasAdded = true
+            for (range, added) in segments {
+                if let added {
+                    out.append(Int32(addedTokens[added].id))
+                    previousWasAdded = true
+                    continue
+                }
+                encodeSegment(UnsafeBufferPointer(rebasing: b[range]), atStart: range.lowerBound == 0,
+                              afterSpecial: previousWasAdded, into: &out, cache: &cache)
+                previousWasAdded = false
+            }
+        }
+        var ids = out.map(Int.init)
+        if addSpecialTokens { ids = prefix + ids + suffix }
+        return ids
+    }
+
+    /// Cuts text into runs of plain text and added tokens (leftmost match, longest first).
+    func splitAdded(_ b: UnsafeBufferPointer<UInt8>, parseSpecial: Bool, into segments: inout [(Range<Int>, Int?)]) {
+        if addedTokens.isEmpty {
+            if !b.isEmpty { segments.append((0..<b.count, nil)) }
+            return
+        }
+        var start = 0
+        var i = 0
+        let n = b.count
+        while i < n {
+            var matched: (index: Int, end: Int)? = nil
+            for t in addedIndex[Int(b[i])] {
+                let tok = addedTokens[t]
+                if !parseSpecial, tok.special { continue }
+                let content = addedBytes[t]
+                let len = content.count
+                guard i + len <= n else { continue }
+                let equal = content.withUnsafeBufferPointer { c in memcmp(c.baseAddress!, b.baseAddress! + i, len) == 0 }
+                guard equal else { continue }
+                if tok.singleWord, !isWordBoundary(b, i, i + len) { continue }
+                matched = (t, i + len)
+                break
+            }
+            guard let m = matched else {
+                i += 1
+                continue
+            }
+            let tok = addedTokens[m.index]
+            var left = i
+            if tok.lstrip { while left > start, isASCIISpace(b[left - 1]) { left -= 1 } }
+            var right = m.end
+            if tok.rstrip { while right < n, isASCIISpace(b[right]) { right += 1 } }
+            if start < left { segments.append((start..<left, nil)) }
+            segments.append((left..<right, m.index))
+            start = right
+            i = right
+        }
+        if start < n { segments.append((start..<n, nil)) }
+    }
+
+    private func isASCIISpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
+
+    private func isWordBoundary(_ b: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
+        func wordByte(_ c: UInt8) -> Bool { c >= 0x80 || (c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7A) || c == 0x5F }
+        return (s == 0 || !wordByte(b[s - 1])) && (e == b.count || !wordByte(b[e]))
+    }
+
+    /// Normalizes, pre-tokenizes and runs the model over one run of plain text.
+    func encodeSegment(
+        _ raw: UnsafeBufferPointer<UInt8>, atStart: Bool, afterSpecial: Bool, into out: inout [Int32],
+        cache: inout BPEModel.Cache
+    ) {
+        if case .sentencePiece(let spm) = model {
+            let text = String(decoding: raw, as: UTF8.self)
+            out.append(contentsOf: spm.encode(text).map { Int32($0) })
+            return
+        }
+        guard case .bpe(let bpe) = model else { return }
+        var normalized: [UInt8]? = nil
+        if !normalizers.isEmpty || pre.addPrefixSpace || pre.metaspace != nil {
+            normalized = transform(raw, atStart: atStart)
+        }
+        func run(_ text: UnsafeBufferPointer<UInt8>) {
+            if pre.steps.isEmpty && !(pre.metaspace?.split ?? false) {
+                bpe.encodeWord(text, into: &out, cache: &cache)
+                return
+            }
+            var sb = ScalarBuffer()
+            sb.load(text)
+            var pieces: [Range<Int>] = [0..<sb.values.count]
+            if let ms = pre.metaspace, ms.split {
+                pieces = splitBeforeReplacement(sb, ms.replacement)
+            }
+            var next: [Range<Int>] = []
+            for step in pre.steps {
+                next.removeAll(keepingCapacity: true)
+                for r in pieces {
+                    if step.removed {
+                        var tmp: [Range<Int>] = []
+                        step.pattern.split(sb, r.lowerBound, r.upperBound, into: &tmp)
+                        // keep only the text between matches: a match is a range the pattern accepts whole
+                        for t in tmp where !patternMatchesWhole(step.pattern, sb, t) { next.append(t) }
+                    } else {
+                        step.pattern.split(sb, r.lowerBound, r.upperBound, into: &next)
+                    }
+                }
+                swap(&pieces, &next)
+            }
+            for r in pieces where !r.isEmpty {
+                let lo = Int(sb.offsets[r.lowerBound]), hi = Int(sb.offsets[r.upperBound])
+                bpe.encodeWord(UnsafeBufferPointer(rebasing: text[lo..<hi]), into: &out, cache: &cache)
+            }
+        }
+        if let normalized {
+            normalized.withUnsafeBufferPointer { run($0) }
+        } else {
+            run(raw)
+        }
+    }
+
+    private func patternMatchesWhole(_ p: SplitPattern, _ sb: ScalarBuffer, _ r: Range<Int>) -> Bool {
+        var tmp: [Range<Int>] = []
+        p.split(sb, r.lowerBound, r.upperBound, into: &tmp)
+        return tmp.count == 1 && { () -> Bool in
+            if case .regex(let rx) = p { return rx.matchesWhole(sb, r) }
+            return true
+        }()
+    }
+
+    private func splitBeforeReplacement(_ sb: ScalarBuffer, _ replacement: String) -> [Range<Int>] {
+        guard let rep = replacement.unicodeScalars.first?.value else { return [0..<sb.values.count] }
+        var out: [Range<Int>] = []
+        var start = 0
+        for (i, v) in sb.values.enumerated() where v == rep && i > start {
+            out.append(start..<i)
+            start = i
+        }
+        if start < sb.values.count { out.append(start..<sb.values.count) }
+        return out
+    }
+
+    /// Normalizers, then the pre-tokenizer's own text transforms (prefix space, metaspace).
+    func transform(_ raw: UnsafeBufferPointer<UInt8>, atStart: Bool) -> [UInt8] {
+        var s = String(decoding: raw, as: UTF8.self)
+        for n in normalizers {
+            switch n {
+            case .prepend(let p): if !s.isEmpty { s = p + s }
+            case .replace(let a, let b): s = s.replacingOccurrences(of: a, with: b)
+            case .nfc: s = s.precomposedStringWithCanonicalMapping
+            case .nfd: s = s.decomposedStringWithCanonicalMapping
+            case .nfkc: s = s.precomposedStringWithCompatibilityMapping
+            case .nfkd: s = s.decomposedStringWithCompatibilityMapping
+            case .lowercase: s = s.lowercased()
+            }
+        }
+        if pre.addPrefixSpace, !s.hasPrefix(" ") { s = " " + s }
+        if let ms = pre.metaspace {
+            s = s.replacingOccurrences(of: " ", with: ms.replacement)
+            let prepend: Bool
+            switch ms.scheme {
+            case .always: prepend = true
+            case .first: prepend = atStart
+            case .never: prepend = false
+            }
+            if prepend, !s.hasPrefix(ms.replacement) { s = ms.replacement + s }
+        }
+        return Array(s.utf8)
+    }
+
+    // MARK: Decoding
+
+    /// The text of token ids, as the reference tokenizer's `decode` gives it.
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+        if case .sentencePiece(let spm) = model {
+            // Control pieces decode to nothing; added tokens keep their text unless skipped.
+            var text = ""
+            var run: [Int] = []
+            for id in ids {
+                if let a = addedIds[id] {
+                    if !run.isEmpty { text += spm.decode(run) }
+                    run.removeAll()
+                    if !(skipSpecialTokens && addedTokens[a].special) { text += addedTokens[a].content }
+                } else {
+                    run.append(id)
+                }
+            }
+            if !run.isEmpty { text += spm.decode(run) }
+            return text
+        }
+        var tokens: [String] = []
+        tokens.reserveCapacity(ids.count)
+        for id in ids {
+            if let a = addedIds[id] {
+                if skipSpecialTokens && addedTokens[a].special { continue }
+                tokens.append(addedTokens[a].content)
+            } else if id >= 0, id < vocabulary.count {
+                tokens.append(vocabulary[id])
+            }
+        }
+        return runDecoder(tokens)
+    }
+
+    func runDecoder(_ input: [String]) -> String {
+        var tokens = input
+        for step in decoder {
+            switch step {
+            case .byteLevel:
+                var bytes: [UInt8] = []
+                for t in tokens {
+                    for u in t.unicodeScalars {
+                        if let b = ByteLevel.byte(forScalar: u.value) { bytes.append(b) } else { bytes.append(contentsOf: String(u).utf8) }
+                    }
+                }
+                tokens = [String(decoding: bytes, as: UTF8.self)]
+            case .replace(let a, let b):
+                tokens = tokens.map { $0.replacingOccurrences(of: a, with: b) }
+            case .byteFallback:
+                var out: [String] = []
+                var pending: [UInt8] = []
+                func flush() {
+                    guard !pending.isEmpty else { return }
+                    if let s = String(validatingUTF8: pending.map { CChar(bitPattern: $0) } + [0]), !pending.contains(0) {
+                        out.append(s)
+                    } else if let s = String(bytes: pending, encoding: .utf8) {
+                        out.append(s)
+                    } else {
+                        out.append(contentsOf: Array(repeating: "\u{FFFD}", count: pending.count))
+                    }
+                    pending.removeAll()
+                }
+                for t in tokens {
+                    if let b = parseByteToken(t) { pending.append(b) } else {
+                        flush()
+                        out.append(t)
+                    }
+                }
+                flush()
+                tokens = out
+            case .fuse:
+                tokens = [tokens.joined()]
+            case .strip(let content, let start, let stop):
+                guard let ch = content.first else { continue }
+                tokens = tokens.map { t in
+                    var chars = Array(t)
+                    var s = 0
+                    while s < start, s < chars.count, chars[s] == ch { s += 1 }
+                    var e = chars.count
+                    var k = 0
+                    while k < stop, e > s, chars[e - 1] == ch {
+                        e -= 1
+                        k += 1
+                    }
+                    chars = Array(chars[s..<e])
+                    return String(chars)
+                }
+            case .metaspace(let replacement, let scheme):
+                tokens = tokens.enumerated().map { i, t in
+                    var s = t.replacingOccurrences(of: replacement, with: " ")
+                    if i == 0, scheme != .never, s.hasPrefix(" ") { s.removeFirst() }
+                    return s
+                }
+            }
+        }
+        return tokens.joined()
+    }
+
+    /// The bytes one token stands for in decoded text (byte-level alphabet undone, `<0xNN>` as its byte),
+    /// for streaming output.
+    public func tokenBytes(_ id: Int) -> [UInt8] {
+        if let a = addedIds[id] { return Array(addedTokens[a].content.utf8) }
+        switch model {
+        case .bpe(let bpe):
+            guard id >= 0, id < bpe.tokenBytes.count else { return [] }
+            var b = bpe.tokenBytes[id]
+            if !byteLevel, let rep = pre.metaspace?.replacement ?? metaspaceFromNormalizers {
+                b = Array(String(decoding: b, as: UTF8.self).replacingOccurrences(of: rep, with: " ").utf8)
+            }
+            return b
+        case .sentencePiece(let spm): return spm.pieceBytes(id)
+        }
+    }
+
+    private var metaspaceFromNormalizers: String? {
+        for n in normalizers { if case .replace(" ", let r) = n { return r } }
+        return nil
+    }
+}
+
+extension PatternRegex {
+    /// Whether the whole range is one match.
+    func matchesWhole(_ t: ScalarBuffer, _ r: Range<Int>) -> Bool {
+        var out: [Range<Int>] = []
+        split(t, r.lowerBound, r.upperBound, into: &out)
+        return out.count == 1 && out[0] == r
+    }
+}

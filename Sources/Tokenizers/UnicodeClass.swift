@@ -1,0 +1,79 @@
+// Character classes the pre-tokenizer patterns use (\p{L}, \p{N}, \s, \p{P}, …), looked up per
+// Unicode scalar. The Basic Multilingual Plane is a precomputed table (one byte per scalar); other
+// planes ask the standard library's Unicode properties.
+
+/// Bit flags of one Unicode scalar.
+struct UnicodeClass: OptionSet, Sendable {
+    let rawValue: UInt8
+    static let letter = UnicodeClass(rawValue: 1)  // \p{L}: Lu Ll Lt Lm Lo
+    static let number = UnicodeClass(rawValue: 2)  // \p{N}: Nd Nl No
+    static let whitespace = UnicodeClass(rawValue: 4)  // \s: Unicode White_Space
+    static let punctuation = UnicodeClass(rawValue: 8)  // \p{P}: Pc Pd Ps Pe Pi Pf Po
+    static let mark = UnicodeClass(rawValue: 16)  // \p{M}: Mn Mc Me
+    static let symbol = UnicodeClass(rawValue: 32)  // \p{S}: Sm Sc Sk So
+    static let newline = UnicodeClass(rawValue: 64)  // \r or \n
+    static let upper = UnicodeClass(rawValue: 128)  // Lu, Lt
+
+    /// The class of any scalar value (invalid values have none).
+    @inline(__always)
+    static func of(_ v: UInt32) -> UnicodeClass {
+        if v < 0x10000 { return UnicodeClass(rawValue: bmp[Int(v)]) }
+        return compute(v)
+    }
+
+    static func compute(_ v: UInt32) -> UnicodeClass {
+        guard let s = Unicode.Scalar(v) else { return [] }
+        var c: UnicodeClass = []
+        switch s.properties.generalCategory {
+        case .uppercaseLetter, .titlecaseLetter: c.insert([.letter, .upper])
+        case .lowercaseLetter, .modifierLetter, .otherLetter: c.insert(.letter)
+        case .decimalNumber, .letterNumber, .otherNumber: c.insert(.number)
+        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+            .initialPunctuation, .finalPunctuation, .otherPunctuation:
+            c.insert(.punctuation)
+        case .nonspacingMark, .spacingMark, .enclosingMark: c.insert(.mark)
+        case .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol: c.insert(.symbol)
+        default: break
+        }
+        if s.properties.isWhitespace { c.insert(.whitespace) }
+        if v == 0x0A || v == 0x0D { c.insert(.newline) }
+        return c
+    }
+
+    /// One byte per BMP scalar, built once (about 2 ms).
+    static let bmp: [UInt8] = {
+        var t = [UInt8](repeating: 0, count: 0x10000)
+        for v in 0..<0x10000 where !(0xD800..<0xE000).contains(v) { t[v] = compute(UInt32(v)).rawValue }
+        return t
+    }()
+}
+
+/// Decodes UTF-8 bytes into scalar values with the byte offset where each starts. Input must be valid
+/// UTF-8 (Swift strings always are).
+@inline(__always)
+func decodeScalars(_ bytes: UnsafeBufferPointer<UInt8>, into values: inout [UInt32], offsets: inout [Int32]) {
+    values.removeAll(keepingCapacity: true)
+    offsets.removeAll(keepingCapacity: true)
+    var i = 0
+    let n = bytes.count
+    while i < n {
+        let b0 = UInt32(bytes[i])
+        offsets.append(Int32(i))
+        if b0 < 0x80 {
+            values.append(b0)
+            i += 1
+        } else if b0 < 0xE0 {
+            values.append((b0 & 0x1F) << 6 | UInt32(bytes[i + 1] & 0x3F))
+            i += 2
+        } else if b0 < 0xF0 {
+            values.append((b0 & 0x0F) << 12 | UInt32(bytes[i + 1] & 0x3F) << 6 | UInt32(bytes[i + 2] & 0x3F))
+            i += 3
+        } else {
+            values.append(
+                (b0 & 0x07) << 18 | UInt32(bytes[i + 1] & 0x3F) << 12 | UInt32(bytes[i + 2] & 0x3F) << 6
+                    | UInt32(bytes[i + 3] & 0x3F))
+            i += 4
+        }
+    }
+    offsets.append(Int32(n))
+}
