@@ -9,10 +9,17 @@ import Testing
 @testable import Tokenizers
 
 enum LlamaCppVocab {
-    static let directory = RepoPaths.root + "/../shared/peer-data/llama.cpp-vocab"
+    /// The three vocabularies in the shared peer data.
+    static let shared = RepoPaths.root + "/../shared/peer-data/llama.cpp-vocab"
+    /// The rest, fetched from the llama-cpp-python source package by scripts/fetch-llama-vocab.
+    static let fetched = RepoPaths.root + "/.build/llama-vocab"
+
+    static func directory(_ name: String) -> String {
+        FileManager.default.fileExists(atPath: shared + "/ggml-vocab-\(name).gguf") ? shared : fetched
+    }
 
     static func cases(_ name: String) throws -> [(text: String, ids: [Int])] {
-        let base = directory + "/ggml-vocab-\(name).gguf"
+        let base = directory(name) + "/ggml-vocab-\(name).gguf"
         let inp = try String(contentsOfFile: base + ".inp", encoding: .utf8)
         let out = try String(contentsOfFile: base + ".out", encoding: .utf8)
         var texts: [String] = []
@@ -33,14 +40,18 @@ enum LlamaCppVocab {
     }
 
     static func tokenizer(_ name: String) throws -> Tokenizer {
-        let path = directory + "/ggml-vocab-\(name).gguf"
+        let path = directory(name) + "/ggml-vocab-\(name).gguf"
         let file = try GGUFFile.open(path: path)
         return try #require(try Tokenizer.fromGGUF(file.metadata, path: path))
     }
 }
 
 @Suite struct LlamaCppVocabTests {
-    @Test(arguments: ["gpt-2", "llama-bpe"])
+    /// Every BPE vocabulary llama.cpp ships vectors for whose pre-tokenizer is a regex list.
+    static let bpe = ["gpt-2", "llama-bpe", "qwen2", "qwen35", "deepseek-coder", "deepseek-llm", "falcon", "mpt",
+                      "starcoder", "refact", "command-r"]
+
+    @Test(arguments: bpe)
     func everyCaseMatches(_ name: String) throws {
         let tok = try LlamaCppVocab.tokenizer(name)
         let cases = try LlamaCppVocab.cases(name)
