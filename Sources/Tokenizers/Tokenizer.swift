@@ -82,7 +82,7 @@ enum DecoderStep: Sendable, Equatable {
 
 /// What the tokenizer needs of a SentencePiece model (which normalizes text itself).
 protocol SentencePieceEncoding: Sendable {
-    func encode(_ text: String) -> [Int]
+    func encode(_ text: String, dummyPrefix: Bool) -> [Int]
     func decode(_ ids: [Int]) -> String
     func pieceBytes(_ id: Int) -> [UInt8]
 }
@@ -241,7 +241,7 @@ public final class Tokenizer: Sendable {
     ) {
         if case .sentencePiece(let spm) = model {
             let text = String(decoding: raw, as: UTF8.self)
-            out.append(contentsOf: spm.encode(text).map { Int32($0) })
+            out.append(contentsOf: spm.encode(text, dummyPrefix: afterSpecial).map { Int32($0) })
             return
         }
         guard case .bpe(let bpe) = model else { return }

@@ -51,7 +51,10 @@ enum LlamaCppVocab {
     static let bpe = ["gpt-2", "llama-bpe", "qwen2", "qwen35", "deepseek-coder", "deepseek-llm", "falcon", "mpt",
                       "starcoder", "refact", "command-r"]
 
-    @Test(arguments: bpe)
+    /// SentencePiece vocabularies (`tokenizer.ggml.model = llama`).
+    static let sentencePiece = ["llama-spm", "phi-3"]
+
+    @Test(arguments: bpe + sentencePiece)
     func everyCaseMatches(_ name: String) throws {
         let tok = try LlamaCppVocab.tokenizer(name)
         let cases = try LlamaCppVocab.cases(name)
