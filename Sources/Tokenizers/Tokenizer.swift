@@ -308,32 +308,35 @@ public final class Tokenizer: Sendable {
         return out
     }
 
-    /// Normalizers, then the pre-tokenizer's own text transforms (prefix space, metaspace).
+    /// Normalizers, then the pre-tokenizer's own text transforms (prefix space, metaspace). Prefixes and
+    /// replacements work on UTF-8 bytes: a space followed by a combining mark is still a space here,
+    /// as in the reference implementation (Swift's `String` would see one grapheme).
     func transform(_ raw: UnsafeBufferPointer<UInt8>, atStart: Bool) -> [UInt8] {
-        var s = String(decoding: raw, as: UTF8.self)
+        var b = Array(raw)
         for n in normalizers {
             switch n {
-            case .prepend(let p): if !s.isEmpty { s = p + s }
-            case .replace(let a, let b): s = s.replacingOccurrences(of: a, with: b)
-            case .nfc: s = s.precomposedStringWithCanonicalMapping
-            case .nfd: s = s.decomposedStringWithCanonicalMapping
-            case .nfkc: s = s.precomposedStringWithCompatibilityMapping
-            case .nfkd: s = s.decomposedStringWithCompatibilityMapping
-            case .lowercase: s = s.lowercased()
+            case .prepend(let p): if !b.isEmpty { b = Array(p.utf8) + b }
+            case .replace(let x, let y): b = replaceBytes(b, Array(x.utf8), Array(y.utf8))
+            case .nfc: b = Array(String(decoding: b, as: UTF8.self).precomposedStringWithCanonicalMapping.utf8)
+            case .nfd: b = Array(String(decoding: b, as: UTF8.self).decomposedStringWithCanonicalMapping.utf8)
+            case .nfkc: b = Array(String(decoding: b, as: UTF8.self).precomposedStringWithCompatibilityMapping.utf8)
+            case .nfkd: b = Array(String(decoding: b, as: UTF8.self).decomposedStringWithCompatibilityMapping.utf8)
+            case .lowercase: b = Array(String(decoding: b, as: UTF8.self).lowercased().utf8)
             }
         }
-        if pre.addPrefixSpace, !s.hasPrefix(" ") { s = " " + s }
+        if pre.addPrefixSpace, b.first != 0x20 { b.insert(0x20, at: 0) }
         if let ms = pre.metaspace {
-            s = s.replacingOccurrences(of: " ", with: ms.replacement)
+            let rep = Array(ms.replacement.utf8)
+            b = replaceBytes(b, [0x20], rep)
             let prepend: Bool
             switch ms.scheme {
             case .always: prepend = true
             case .first: prepend = atStart
             case .never: prepend = false
             }
-            if prepend, !s.hasPrefix(ms.replacement) { s = ms.replacement + s }
+            if prepend, !b.starts(with: rep) { b = rep + b }
         }
-        return Array(s.utf8)
+        return b
     }
 
     // MARK: Decoding
@@ -382,7 +385,8 @@ public final class Tokenizer: Sendable {
                 }
                 tokens = [String(decoding: bytes, as: UTF8.self)]
             case .replace(let a, let b):
-                tokens = tokens.map { $0.replacingOccurrences(of: a, with: b) }
+                let x = Array(a.utf8), y = Array(b.utf8)
+                tokens = tokens.map { String(decoding: replaceBytes(Array($0.utf8), x, y), as: UTF8.self) }
             case .byteFallback:
                 var out: [String] = []
                 var pending: [UInt8] = []
@@ -408,25 +412,27 @@ public final class Tokenizer: Sendable {
             case .fuse:
                 tokens = [tokens.joined()]
             case .strip(let content, let start, let stop):
-                guard let ch = content.first else { continue }
+                guard let ch = content.unicodeScalars.first else { continue }
                 tokens = tokens.map { t in
-                    var chars = Array(t)
+                    let scalars = Array(t.unicodeScalars)
                     var s = 0
-                    while s < start, s < chars.count, chars[s] == ch { s += 1 }
-                    var e = chars.count
+                    while s < start, s < scalars.count, scalars[s] == ch { s += 1 }
+                    var e = scalars.count
                     var k = 0
-                    while k < stop, e > s, chars[e - 1] == ch {
+                    while k < stop, e > s, scalars[e - 1] == ch {
                         e -= 1
                         k += 1
                     }
-                    chars = Array(chars[s..<e])
-                    return String(chars)
+                    var out = String.UnicodeScalarView()
+                    out.append(contentsOf: scalars[s..<e])
+                    return String(out)
                 }
             case .metaspace(let replacement, let scheme):
+                let rep = Array(replacement.utf8)
                 tokens = tokens.enumerated().map { i, t in
-                    var s = t.replacingOccurrences(of: replacement, with: " ")
-                    if i == 0, scheme != .never, s.hasPrefix(" ") { s.removeFirst() }
-                    return s
+                    var b = replaceBytes(Array(t.utf8), rep, [0x20])
+                    if i == 0, scheme != .never, b.first == 0x20 { b.removeFirst() }
+                    return String(decoding: b, as: UTF8.self)
                 }
             }
         }
@@ -442,7 +448,7 @@ public final class Tokenizer: Sendable {
             guard id >= 0, id < bpe.tokenBytes.count else { return [] }
             var b = bpe.tokenBytes[id]
             if !byteLevel, let rep = pre.metaspace?.replacement ?? metaspaceFromNormalizers {
-                b = Array(String(decoding: b, as: UTF8.self).replacingOccurrences(of: rep, with: " ").utf8)
+                b = replaceBytes(b, Array(rep.utf8), [0x20])
             }
             return b
         case .sentencePiece(let spm): return spm.pieceBytes(id)
@@ -462,4 +468,23 @@ extension PatternRegex {
         split(t, r.lowerBound, r.upperBound, into: &out)
         return out.count == 1 && out[0] == r
     }
+}
+
+/// Every occurrence of `a` in `s` replaced by `b`, bytewise.
+func replaceBytes(_ s: [UInt8], _ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
+    guard !a.isEmpty, s.count >= a.count else { return s }
+    var out: [UInt8] = []
+    out.reserveCapacity(s.count)
+    var i = 0
+    let first = a[0]
+    while i < s.count {
+        if s[i] == first, i + a.count <= s.count, s[i..<(i + a.count)].elementsEqual(a) {
+            out.append(contentsOf: b)
+            i += a.count
+        } else {
+            out.append(s[i])
+            i += 1
+        }
+    }
+    return out
 }
