@@ -37,6 +37,12 @@ public struct SentencePieceModel: Sendable, Equatable {
             self.score = score
             self.type = type
         }
+
+        /// Equal when the pieces have the same UTF-8 bytes (not merely canonically equivalent text), the
+        /// same score bits and the same type.
+        public static func == (a: Piece, b: Piece) -> Bool {
+            a.type == b.type && a.score.bitPattern == b.score.bitPattern && a.piece.utf8.elementsEqual(b.piece.utf8)
+        }
     }
 
     /// `TrainerSpec.ModelType`.
@@ -163,7 +169,9 @@ public struct SentencePieceModel: Sendable, Equatable {
         if pieces.count > Self.maxPieces {
             throw TokenizerError(path, "the model has \(pieces.count) pieces, more than the \(Self.maxPieces) WeightKit accepts")
         }
-        var firstIndex: [String: Int] = [:]
+        // Keyed by bytes: Swift compares strings by canonical equivalence, so 'ί' (U+03AF) and 'ί'
+        // (U+1F77) would be one key, but they are two pieces.
+        var firstIndex: [[UInt8]: Int] = [:]
         firstIndex.reserveCapacity(pieces.count)
         var unknown: Int? = nil
         var bytesSeen = [Bool](repeating: false, count: 256)
@@ -174,7 +182,7 @@ public struct SentencePieceModel: Sendable, Equatable {
                 throw TokenizerError(path, "piece \(i) is \(n) bytes long; sentencepiece refuses pieces of \(Self.maxPieceBytes) bytes or more")
             }
             if p.piece.utf8.contains(0) { throw TokenizerError(path, "piece \(i) contains a NUL character") }
-            if let j = firstIndex.updateValue(i, forKey: p.piece) {
+            if let j = firstIndex.updateValue(i, forKey: Array(p.piece.utf8)) {
                 throw TokenizerError(path, "pieces \(j) and \(i) are both \(Self.quote(p.piece)): duplicate pieces")
             }
             switch p.type {

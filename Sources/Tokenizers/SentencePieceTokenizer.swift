@@ -35,6 +35,9 @@ public struct SentencePieceTokenizer: Sendable {
     /// User-defined pieces by their first byte, longest first (empty when there are none).
     let userDefined: [[Int32]]
     let hasUnused: Bool
+    /// No piece merges may form joins a `▁` to the character before it (after it), so the text can be
+    /// merged in spans cut there; false when the vocabulary has unused pieces.
+    let splitBeforeSpace: Bool, splitAfterSpace: Bool
     /// The longest piece a merge can produce, in bytes.
     let maxMergeBytes: Int
     let addDummyPrefix: Bool, removeExtraWhitespaces: Bool, escapeWhitespaces: Bool
@@ -208,6 +211,9 @@ public struct SentencePieceTokenizer: Sendable {
         self.byteOfPiece = byteOfPiece
         self.userDefined = userDefined
         self.hasUnused = hasUnused
+        let (before, after) = Self.spaceJoins(pieces, space: escapeWhitespaces ? [0xE2, 0x96, 0x81] : [0x20])
+        splitBeforeSpace = !hasUnused && !before
+        splitAfterSpace = !hasUnused && !after
         self.maxMergeBytes = maxMerge
         self.addDummyPrefix = addDummyPrefix
         self.removeExtraWhitespaces = removeExtraWhitespaces
@@ -215,6 +221,29 @@ public struct SentencePieceTokenizer: Sendable {
         self.treatWhitespaceAsSuffix = treatWhitespaceAsSuffix
         self.byteFallback = byteFallback
         self.unkSurface = Array(unkSurface.utf8)
+    }
+
+    /// Whether some piece merges may form (normal, user-defined, unused) holds the space symbol after
+    /// another character (`before`), or before another character (`after`).
+    static func spaceJoins(_ pieces: [([UInt8], Float, UInt8)], space: [UInt8]) -> (before: Bool, after: Bool) {
+        var before = false, after = false
+        let w = space.count
+        for (p, _, type) in pieces where type == 1 || type == 4 || type == 5 {
+            var i = 0
+            while i + w <= p.count {
+                if p[i..<(i + w)].elementsEqual(space) {
+                    let spaceBefore = i >= w && p[(i - w)..<i].elementsEqual(space)
+                    let spaceAfter = i + 2 * w <= p.count && p[(i + w)..<(i + 2 * w)].elementsEqual(space)
+                    if i > 0 && !spaceBefore { before = true }
+                    if i + w < p.count && !spaceAfter { after = true }
+                    i += w
+                } else {
+                    i += 1
+                }
+            }
+            if before && after { break }
+        }
+        return (before, after)
     }
 
     /// `n` bytes at `a` and `b` are equal.
@@ -393,19 +422,20 @@ public struct SentencePieceTokenizer: Sendable {
         var size: Int32
     }
 
-    /// BPE over the symbols of one normalized text: a doubly linked list of byte ranges and a max-heap of
+    /// BPE over the symbols of a normalized text: a doubly linked list of byte ranges and a max-heap of
     /// candidate pairs. A queued pair is stale once either side has changed, which the sizes reveal
-    /// (symbols only grow), exactly as sentencepiece checks it.
+    /// (symbols only grow), exactly as sentencepiece checks it. The symbol arrays are allocated once per
+    /// text; `run` merges one span of them.
     struct Merger {
         let v: VocabularyView
         let buf: UnsafePointer<UInt8>
         let maxMergeBytes: Int32
         let recordUnused: Bool
-        var start: [Int32] = []
-        var len: [Int32] = []
-        var prev: [Int32] = []
-        var next: [Int32] = []
-        var frozen: [Bool] = []
+        let start: UnsafeMutablePointer<Int32>
+        let len: UnsafeMutablePointer<Int32>
+        let prev: UnsafeMutablePointer<Int32>
+        let next: UnsafeMutablePointer<Int32>
+        let frozen: UnsafeMutablePointer<Bool>
         var heap: [Candidate] = []
         /// For pieces of type unused: the pair that last formed them (start, left length, right length).
         var formedBy: [Int32: (Int32, Int32, Int32)] = [:]
@@ -418,33 +448,36 @@ public struct SentencePieceTokenizer: Sendable {
 
         mutating func push(_ c: Candidate) {
             heap.append(c)
-            var i = heap.count - 1
-            while i > 0 {
-                let parent = (i - 1) >> 1
-                if !Self.before(c, heap[parent]) { break }
-                heap[i] = heap[parent]
-                i = parent
+            heap.withUnsafeMutableBufferPointer { h in
+                var i = h.count - 1
+                while i > 0 {
+                    let parent = (i - 1) >> 1
+                    if !Self.before(c, h[parent]) { break }
+                    h[i] = h[parent]
+                    i = parent
+                }
+                h[i] = c
             }
-            heap[i] = c
         }
 
         mutating func pop() -> Candidate {
-            let top = heap[0]
             let last = heap.removeLast()
-            let n = heap.count
-            if n > 0 {
+            if heap.isEmpty { return last }
+            return heap.withUnsafeMutableBufferPointer { h in
+                let top = h[0]
+                let n = h.count
                 var i = 0
                 while true {
                     var child = 2 * i + 1
                     if child >= n { break }
-                    if child + 1 < n && Self.before(heap[child + 1], heap[child]) { child += 1 }
-                    if !Self.before(heap[child], last) { break }
-                    heap[i] = heap[child]
+                    if child + 1 < n && Self.before(h[child + 1], h[child]) { child += 1 }
+                    if !Self.before(h[child], last) { break }
+                    h[i] = h[child]
                     i = child
                 }
-                heap[i] = last
+                h[i] = last
+                return top
             }
-            return top
         }
 
         /// Queues the pair (l, r) when their concatenation is a piece merges may form.
@@ -463,9 +496,14 @@ public struct SentencePieceTokenizer: Sendable {
             if type == 5 && recordUnused { formedBy[id] = (start[li], len[li], len[ri]) }
         }
 
-        mutating func run() {
-            let m = start.count
-            if m > 1 { for k in 1..<m { consider(Int32(k - 1), Int32(k)) } }
+        /// Merges the symbols `a ..< b`, which are linked to each other only.
+        mutating func run(_ a: Int, _ b: Int) {
+            for k in a..<b {
+                prev[k] = k == a ? -1 : Int32(k - 1)
+                next[k] = k + 1 == b ? -1 : Int32(k + 1)
+            }
+            if b - a < 2 { return }
+            for k in (a + 1)..<b { consider(Int32(k - 1), Int32(k)) }
             while !heap.isEmpty {
                 let top = pop()
                 let l = Int(top.left), r = Int(top.right)
@@ -481,69 +519,175 @@ public struct SentencePieceTokenizer: Sendable {
         }
     }
 
-    /// BPE over the normalized text `buf`, then ids.
+    /// Spans already merged in this text, by their bytes, with their items (see `emit`). Spans repeat
+    /// (words), and a span's merges depend on its bytes alone.
+    struct SpanCache {
+        var slots = [Int32](repeating: -1, count: 1 << 12)
+        var hashes: [UInt64] = []
+        /// Per entry: key start and length in `keys`, items start and count in `items`.
+        var ranges: [(Int32, Int32, Int32, Int32)] = []
+        var keys: [UInt8] = []
+        var items: [Int32] = []
+        static let maxKeyBytes = 256
+        static let maxEntries = 1 << 16
+
+        func find(_ h: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int) -> Range<Int>? {
+            let mask = slots.count - 1
+            var i = Int(truncatingIfNeeded: h) & mask
+            while true {
+                let e = Int(slots[i])
+                if e < 0 { return nil }
+                if hashes[e] == h {
+                    let (ks, kl, s, c) = ranges[e]
+                    if Int(kl) == n && keys.withUnsafeBufferPointer({ SentencePieceTokenizer.equal(p, $0.baseAddress.unsafelyUnwrapped + Int(ks), n) }) {
+                        return Int(s)..<Int(s + c)
+                    }
+                }
+                i = (i + 1) & mask
+            }
+        }
+
+        mutating func insert(_ h: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int, _ found: ArraySlice<Int32>) {
+            if ranges.count >= Self.maxEntries { return }
+            if 2 * (ranges.count + 1) > slots.count {
+                slots = [Int32](repeating: -1, count: slots.count * 2)
+                for e in 0..<ranges.count { place(e) }
+            }
+            guard keys.count + n < Int(Int32.max), items.count + found.count < Int(Int32.max) else { return }
+            ranges.append((Int32(keys.count), Int32(n), Int32(items.count), Int32(found.count)))
+            hashes.append(h)
+            keys.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+            items.append(contentsOf: found)
+            place(ranges.count - 1)
+        }
+
+        private mutating func place(_ e: Int) {
+            let mask = slots.count - 1
+            var i = Int(truncatingIfNeeded: hashes[e]) & mask
+            while slots[i] >= 0 { i = (i + 1) & mask }
+            slots[i] = Int32(e)
+        }
+    }
+
+    /// BPE over the normalized text `buf`, then ids. When the vocabulary allows it (`splitBeforeSpace`,
+    /// `splitAfterSpace`), the text is cut into spans no merge can cross (at a `▁` that no piece joins to
+    /// the character before, or after; beside a user-defined piece) and each span is merged alone (once per
+    /// distinct span), which gives the same merges as the whole text but keeps the heap small. With unused
+    /// pieces, whose resegmentation depends on the order of all merges, the text is merged whole.
     func segment(_ buf: UnsafeBufferPointer<UInt8>) -> [Int] {
         let n = buf.count
         precondition(n < Int(Int32.max), "SentencePieceTokenizer.encode: text of 2 GiB or more")
         guard n > 0, let base = buf.baseAddress else { return [] }
+        // Symbols: one per character, or per user-defined piece (frozen).
+        let arrays = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * n)
+        let frozen = UnsafeMutablePointer<Bool>.allocate(capacity: n)
+        defer {
+            arrays.deallocate()
+            frozen.deallocate()
+        }
+        let start = arrays, len = arrays + n
+        var count = 0
+        var i = 0
+        while i < n {
+            var l = userDefined.isEmpty ? 0 : userDefinedMatch(base + i, n - i)
+            frozen[count] = l > 0
+            if l == 0 { l = min(Self.charLength(base[i]), n - i) }
+            start[count] = Int32(i)
+            len[count] = Int32(l)
+            count += 1
+            i += l
+        }
+        let split = !hasUnused && (splitBeforeSpace || splitAfterSpace || !userDefined.isEmpty)
         return withVocabulary { v in
-            var m = Merger(v: v, buf: base, maxMergeBytes: Int32(maxMergeBytes), recordUnused: hasUnused)
-            m.start.reserveCapacity(n)
-            m.len.reserveCapacity(n)
-            m.frozen.reserveCapacity(n)
-            var i = 0
-            while i < n {
-                var l = userDefined.isEmpty ? 0 : userDefinedMatch(base + i, n - i)
-                m.frozen.append(l > 0)
-                if l == 0 { l = min(Self.charLength(base[i]), n - i) }
-                m.start.append(Int32(i))
-                m.len.append(Int32(l))
-                i += l
-            }
-            let count = m.start.count
-            m.prev = (0..<count).map { Int32($0 - 1) }
-            m.next = (0..<count).map { $0 + 1 < count ? Int32($0 + 1) : -1 }
-            m.heap.reserveCapacity(count)
-            m.run()
-
+            var m = Merger(
+                v: v, buf: base, maxMergeBytes: Int32(maxMergeBytes), recordUnused: hasUnused, start: start, len: len,
+                prev: arrays + 2 * n, next: arrays + 3 * n, frozen: frozen)
             var ids: [Int] = []
             ids.reserveCapacity(count)
+            var items: [Int32] = []
+            var cache = SpanCache()
             var previousUnknown = false
-            var k: Int32 = 0
-            while k >= 0 {
-                emit(Int(m.start[Int(k)]), Int(m.len[Int(k)]), m, v, base, &ids, &previousUnknown)
-                k = m.next[Int(k)]
+            let escaped = escapeWhitespaces
+            /// Symbol k is the space symbol (`▁`, or a space when spaces are not escaped).
+            @inline(__always) func isSpace(_ k: Int) -> Bool {
+                if frozen[k] { return false }
+                let s = Int(start[k])
+                if escaped { return len[k] == 3 && base[s] == 0xE2 && base[s + 1] == 0x96 && base[s + 2] == 0x81 }
+                return len[k] == 1 && base[s] == 0x20
+            }
+            var a = 0
+            while a < count {
+                var b = a + 1
+                if split {
+                    while b < count {
+                        if frozen[b] || frozen[b - 1] { break }
+                        if splitBeforeSpace && isSpace(b) && !isSpace(b - 1) { break }
+                        if splitAfterSpace && isSpace(b - 1) && !isSpace(b) { break }
+                        b += 1
+                    }
+                } else {
+                    b = count
+                }
+                let s0 = Int(start[a])
+                let bytes = Int(start[b - 1] + len[b - 1]) - s0
+                let cacheable = split && bytes <= SpanCache.maxKeyBytes
+                let h = cacheable ? Self.hash(base + s0, bytes) : 0
+                if cacheable, let r = cache.find(h, base + s0, bytes) {
+                    append(cache.items[r], to: &ids, &previousUnknown)
+                } else {
+                    m.run(a, b)
+                    items.removeAll(keepingCapacity: true)
+                    var k = Int32(a)
+                    while k >= 0 {
+                        emit(Int(start[Int(k)]), Int(len[Int(k)]), m, v, base, &items)
+                        k = m.next[Int(k)]
+                    }
+                    append(items[...], to: &ids, &previousUnknown)
+                    if cacheable { cache.insert(h, base + s0, bytes, items[...]) }
+                }
+                a = b
             }
             return ids
         }
     }
 
-    /// The ids of the symbol `buf[s ..< s + n]`: unused pieces split back into the pair that formed them,
-    /// unknown symbols as byte pieces (byte_fallback) or one unk id per run.
+    /// The items of the symbol `buf[s ..< s + n]`: ids, with unused pieces split back into the pair that
+    /// formed them and, under byte_fallback, an unknown symbol as the ids of its bytes' pieces; otherwise
+    /// an unknown symbol is −1, or −2 − id when it is the unknown piece's own text.
     private func emit(
-        _ s: Int, _ n: Int, _ m: Merger, _ v: VocabularyView, _ buf: UnsafePointer<UInt8>, _ ids: inout [Int],
-        _ previousUnknown: inout Bool
+        _ s: Int, _ n: Int, _ m: Merger, _ v: VocabularyView, _ buf: UnsafePointer<UInt8>, _ items: inout [Int32]
     ) {
         let id = v.find(buf + s, n)
         if id >= 0 && v.types[Int(id)] == 5, let pair = m.formedBy[id] {
-            emit(Int(pair.0), Int(pair.1), m, v, buf, &ids, &previousUnknown)
-            emit(Int(pair.0 + pair.1), Int(pair.2), m, v, buf, &ids, &previousUnknown)
+            emit(Int(pair.0), Int(pair.1), m, v, buf, &items)
+            emit(Int(pair.0 + pair.1), Int(pair.2), m, v, buf, &items)
             return
         }
         if id >= 0 && v.types[Int(id)] != 2 {
-            ids.append(Int(id))
-            previousUnknown = false
-            return
-        }
-        if byteFallback {
+            items.append(id)
+        } else if byteFallback {
+            // unkId is −1 only when every byte has its piece.
             for k in s..<(s + n) {
                 let b = byteIds[Int(buf[k])]
-                ids.append(b >= 0 ? Int(b) : unkId)
+                items.append(b >= 0 ? b : Int32(unkId))
             }
-        } else if !previousUnknown {
-            ids.append(id >= 0 ? Int(id) : unkId)
+        } else {
+            items.append(id >= 0 ? -2 - id : -1)
         }
-        previousUnknown = true
+    }
+
+    /// Appends items as ids: a run of unknown symbols becomes one unknown id, as sentencepiece merges it.
+    @inline(__always)
+    private func append(_ items: ArraySlice<Int32>, to ids: inout [Int], _ previousUnknown: inout Bool) {
+        for x in items {
+            if x >= 0 {
+                ids.append(Int(x))
+                previousUnknown = false
+            } else {
+                if !previousUnknown { ids.append(x == -1 ? unkId : Int(-2 - x)) }
+                previousUnknown = true
+            }
+        }
     }
 
     // MARK: Decoding
