@@ -45,7 +45,7 @@ let package = Package(
             name: "WeightKit",
             dependencies: [
                 "TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "Checkpoints", "Models",
-                "Executor",
+                "Executor", "Tokenizers",
             ]),
         // The command-line tool, one file per subcommand.
         .executableTarget(

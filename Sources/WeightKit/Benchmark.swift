@@ -20,10 +20,12 @@ public enum Benchmark {
 
     /// Times `runs` forward passes over `tokens` tokens, then `decode` single-token steps after a
     /// prompt of `tokens` tokens (median per step), recording only the logits.
-    public static func run(model: LoadedModel, tokens n: Int, runs: Int, decode: Int, threads: Int? = nil) throws -> (forward: Timing, decode: Timing?) {
+    /// `ids`, when given, replaces the synthetic tokens (and `n` is their count).
+    public static func run(model: LoadedModel, tokens count: Int, runs: Int, decode: Int, threads: Int? = nil, ids given: [Int]? = nil) throws -> (forward: Timing, decode: Timing?) {
         let executor = Executor(graph: model.graph, threads: threads)
         try executor.preload()
-        let ids = tokens(count: n, vocab: model.graph.config.vocabSize)
+        let ids = given ?? tokens(count: count, vocab: model.graph.config.vocabSize)
+        let n = ids.count
         let record: Set<String> = ["logits"]
         _ = try executor.run(tokens: ids, session: executor.makeSession(), record: record)  // warm-up
         var times = [Double]()

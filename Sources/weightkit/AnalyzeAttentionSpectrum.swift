@@ -26,20 +26,26 @@ struct AnalyzeAttentionSpectrum: ParsableCommand {
     @Argument(help: "One or more weight files or model directories.") var models: [String]
     @Option(help: "Comma-separated token ids.") var tokens: String?
     @Option(help: "Take the tokens from this reference file's input_ids.") var reference: String?
+    @Option(help: "Text to encode with each model's tokenizer (instead of --tokens).") var prompt: String?
     @Flag(help: "Print JSON: {\"models\": [{\"model\", \"layers\": [{\"layer\", \"heads\", \"mean\", \"min\", \"max\"}]}]}.") var json = false
     @Flag(help: "Print CSV: model,layer,head,sigma_max.") var csv = false
     @Option(help: "Write an SVG line chart to this path.") var plot: String?
 
     func validate() throws {
         if models.isEmpty { throw ValidationError("give at least one MODEL") }
-        if (tokens == nil) == (reference == nil) { throw ValidationError("give exactly one of --tokens 1,2,3 or --reference REF.safetensors") }
+        if [tokens != nil, reference != nil, prompt != nil].filter({ $0 }).count != 1 {
+            throw ValidationError("give exactly one of --tokens 1,2,3, --prompt TEXT or --reference REF.safetensors")
+        }
         if json && csv { throw ValidationError("--json and --csv are alternatives; give one") }
     }
 
     func run() throws {
         let spectra = try guarded { () -> [AttentionSpectrum] in
-            let batch = try analysisInput(tokens: tokens, reference: reference)
-            let spectra = try models.map { path in try AttentionSpectrum.measure(try LoadedModel.open(path), name: path, batch: batch) }
+            let spectra = try models.map { path in
+                let batch = try prompt.map { [try resolveInput(tokens: nil, prompt: $0, model: path).ids] }
+                    ?? analysisInput(tokens: tokens, reference: reference)
+                return try AttentionSpectrum.measure(try LoadedModel.open(path), name: path, batch: batch)
+            }
             if let plot { try writePlot(AttentionSpectrum.chart(spectra).svg(), to: plot) }
             return spectra
         }

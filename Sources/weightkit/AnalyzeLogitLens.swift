@@ -23,7 +23,8 @@ struct AnalyzeLogitLens: ParsableCommand {
             """)
 
     @Argument(help: "A weight file or model directory.") var model: String
-    @Option(help: "Comma-separated token ids.") var tokens: String
+    @Option(help: "Comma-separated token ids.") var tokens: String?
+    @Option(help: "Text to encode with the model's tokenizer (instead of --tokens).") var prompt: String?
     @Option(help: "Tokens to keep per layer and position.") var top = 5
     @Flag(help: "Print JSON: {\"layers\": [{\"layer\", \"positions\": [{\"top\": [[id, logit], …]}]}]}.") var json = false
     @Option(help: "Write an SVG heatmap to this path.") var plot: String?
@@ -33,7 +34,7 @@ struct AnalyzeLogitLens: ParsableCommand {
     }
 
     func run() throws {
-        let ids = try parseTokens(tokens)
+        let ids = try guarded { try resolveInput(tokens: tokens, prompt: prompt, model: model).ids }
         let lens = try guarded { () -> LogitLens in
             let lens = try LogitLens.run(try LoadedModel.open(model), name: model, tokens: ids, top: top)
             if let plot { try writePlot(lens.heatmap().svg(), to: plot) }

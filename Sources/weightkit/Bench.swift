@@ -17,6 +17,7 @@ struct Bench: ParsableCommand {
 
     @Argument(help: "A weight file or model directory.") var model: String
     @Option(help: "Tokens per forward pass.") var tokens = 128
+    @Option(help: "Run on this text, encoded with the model's tokenizer, instead of --tokens synthetic ids.") var prompt: String?
     @Option(help: "Forward passes to time.") var runs = 5
     @Option(help: "Decode steps to time after the prompt (0 for none).") var decode = 0
     @Option(help: "Threads (default: all cores).") var threads: Int?
@@ -29,7 +30,8 @@ struct Bench: ParsableCommand {
     func run() throws {
         try guarded {
             let m = try LoadedModel.open(model)
-            let (fwd, dec) = try Benchmark.run(model: m, tokens: tokens, runs: runs, decode: decode, threads: threads)
+            let promptIds = try prompt.map { try resolveInput(tokens: nil, prompt: $0, model: model, config: m.graph.config).ids }
+            let (fwd, dec) = try Benchmark.run(model: m, tokens: tokens, runs: runs, decode: decode, threads: threads, ids: promptIds)
             func obj(_ t: Timing) -> JSONValue {
                 .object([("median_s", .double(t.median)), ("min_s", .double(t.min)), ("tokens_per_s", .double(t.tokensPerSecond))])
             }

@@ -44,13 +44,40 @@ extension String {
 }
 
 /// Parses "1,2,3".
-func parseTokens(_ s: String) throws -> [Int] {
+func parseTokens(_ s: String, option: String = "--tokens") throws -> [Int] {
     let parts = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     let ids = parts.compactMap { Int($0) }
     guard !parts.isEmpty, ids.count == parts.count else {
-        throw ValidationError("--tokens takes comma-separated integers, e.g. --tokens 1,2,3")
+        throw ValidationError("\(option) takes comma-separated integers, e.g. \(option) 1,2,3")
     }
     return ids
+}
+
+/// Refuses command-line arguments that are not valid UTF-8 (Swift would silently repair them).
+func checkArgumentsAreUTF8() throws {
+    for i in 1..<Int(CommandLine.argc) {
+        guard let p = CommandLine.unsafeArgv[i] else { continue }
+        if String(validatingCString: p) == nil {
+            throw TokenizerError("", "argument \(i) is not valid UTF-8 text")
+        }
+    }
+}
+
+/// The token ids a command runs on: `--tokens` as given, or `--prompt` encoded with the model's
+/// tokenizer (BOS added as its configuration says). Exactly one of the two must be given.
+func resolveInput(tokens: String?, prompt: String?, model: String, config: ModelConfig? = nil) throws -> (ids: [Int], tokenizer: Tokenizer?) {
+    switch (tokens, prompt) {
+    case (let t?, nil): return (try parseTokens(t), try? ModelTokenizer.load(for: model))
+    case (nil, let p?):
+        try checkArgumentsAreUTF8()
+        let tok = try ModelTokenizer.require(for: model)
+        if let config { try ModelTokenizer.check(tok, against: config, path: model) }
+        let ids = tok.encode(p)
+        guard !ids.isEmpty else { throw ValidationError("--prompt encodes to no tokens") }
+        return (ids, tok)
+    case (nil, nil): throw ValidationError("give --tokens IDS or --prompt TEXT")
+    default: throw ValidationError("give either --tokens or --prompt, not both")
+    }
 }
 
 /// Whether stdout/stderr is a terminal.

@@ -20,5 +20,8 @@ struct WeightKitCommand: ParsableCommand {
               weightkit run Fixtures/gpt2-tiny --tokens 1,2,3 --top 5
             """,
         version: "0.1.0",
-        subcommands: [Inspect.self, Graph.self, Run.self, Verify.self, Bench.self, Analyze.self, Convert.self, Diff.self])
+        subcommands: [
+            Inspect.self, Graph.self, Run.self, Tokenize.self, Generate.self, Verify.self, Bench.self, Analyze.self,
+            Convert.self, Diff.self,
+        ])
 }
