@@ -53,7 +53,7 @@ let package = Package(
             dependencies: ["WeightKit", "CSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Side-by-side benchmarks of the format layers (dequantization, HDF5 reads), run by scripts in Benchmarks/.
-        .executableTarget(name: "wk-bench", dependencies: ["TensorCore", "GGUFFormat", "HDF5Format", "ZstdCodec"]),
+        .executableTarget(name: "wk-bench", dependencies: ["TensorCore", "GGUFFormat", "HDF5Format", "ZstdCodec", "Tokenizers"]),
 
         // Byte builders for malformed files, fixture paths.
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Sources/TestSupport"),

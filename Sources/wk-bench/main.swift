@@ -2,6 +2,7 @@
 // same work in the reference Python tools in the same run and print ratios.
 //   wk-bench dequant FILE.gguf [--runs R]   dequantization throughput per tensor type
 //   wk-bench hdf5-read FILE.h5 [--runs R]   read every dataset of an HDF5 file
+//   wk-bench tokenize TOKENIZER --text F    tokenizer load time and encode throughput
 
 import TensorCore
 #if canImport(Glibc)
@@ -10,13 +11,14 @@ import TensorCore
 
 let args = Array(CommandLine.arguments.dropFirst())
 guard let verb = args.first else {
-    writeStandardError("usage: wk-bench dequant|hdf5-read FILE [--runs R]\n")
+    writeStandardError("usage: wk-bench dequant|hdf5-read|tokenize FILE [--runs R]\n")
     exit(2)
 }
 do {
     switch verb {
     case "dequant": try benchDequant(Array(args.dropFirst()))
     case "hdf5-read": try benchHDF5Read(Array(args.dropFirst()))
+    case "tokenize": try benchTokenize(Array(args.dropFirst()))
     default:
         writeStandardError("wk-bench: unknown benchmark '\(verb)'\n")
         exit(2)
