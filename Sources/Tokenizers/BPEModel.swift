@@ -20,6 +20,8 @@ final class BPEModel: Sendable {
     let ids: [String: Int32]
     /// (left << 32 | right) → (rank << 32 | merged id).
     let merges: [UInt64: UInt64]
+    /// The merges as pairs of ids in rank order, as read (for writing the vocabulary out again).
+    let mergeList: [(Int32, Int32)]
     let byteLevel: Bool
     let ignoreMerges: Bool
     let byteFallback: Bool
@@ -48,6 +50,8 @@ final class BPEModel: Sendable {
         self.ids = ids
         var m: [UInt64: UInt64] = [:]
         m.reserveCapacity(merges.count)
+        var list: [(Int32, Int32)] = []
+        list.reserveCapacity(merges.count)
         for (rank, (a, b)) in merges.enumerated() {
             guard let ia = ids[a], let ib = ids[b] else {
                 let missing = ids[a] == nil ? a : b
@@ -56,10 +60,12 @@ final class BPEModel: Sendable {
             guard let im = ids[a + b] else {
                 throw TokenizerError(path, "merge \(rank) (\(quoted(a)) \(quoted(b))) makes \(quoted(a + b)), which is not in the vocabulary")
             }
+            list.append((ia, ib))
             let key = UInt64(UInt32(ia)) << 32 | UInt64(UInt32(ib))
             if m[key] == nil { m[key] = UInt64(rank) << 32 | UInt64(UInt32(im)) }
         }
         self.merges = m
+        self.mergeList = list
         self.byteLevel = byteLevel
         self.ignoreMerges = ignoreMerges
         self.byteFallback = byteFallback
