@@ -111,7 +111,7 @@ extension ChatTemplate.Renderer {
             for (i, item) in try iterate(v, line).enumerated() {
                 if i > 0 { out += separator }
                 out += try str(item, line)
-                if out.utf8.count > Limits.bytes { throw fail("string is larger than \(Limits.bytes >> 20) MiB", line) }
+                if out.utf8.count > limits.bytes { throw fail("string is larger than \(limits.bytes >> 20) MiB", line) }
             }
             return .string(out)
         case "replace":
@@ -270,8 +270,8 @@ extension ChatTemplate.Renderer {
             let (span, overflow) = (step > 0 ? stop : start).subtractingReportingOverflow(step > 0 ? start : stop)
             let magnitude = step.magnitude
             let count = overflow ? UInt.max : span <= 0 ? 0 : (UInt(span) + magnitude - 1) / magnitude
-            if count > UInt(Limits.range) {
-                throw fail("range() of \(overflow ? "too many" : String(count)) items is larger than \(Limits.range)", line)
+            if count > UInt(limits.range) {
+                throw fail("range() of \(overflow ? "too many" : String(count)) items is larger than \(limits.range)", line)
             }
             return .list(Array(stride(from: start, to: stop, by: step)).map { .int($0) })
         case "namespace":
@@ -303,7 +303,7 @@ extension ChatTemplate.Renderer {
         let newBytes = Array(new.utf8)
         func grow(_ bytes: some Collection<UInt8>) throws(TokenizerError) {
             out.append(contentsOf: bytes)
-            if out.count > Limits.bytes { throw fail("string is larger than \(Limits.bytes >> 20) MiB", line) }
+            if out.count > limits.bytes { throw fail("string is larger than \(limits.bytes >> 20) MiB", line) }
         }
         var done = 0
         if old.isEmpty {

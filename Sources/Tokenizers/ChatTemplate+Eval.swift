@@ -12,6 +12,7 @@ import Foundation
 extension ChatTemplate {
     struct Renderer {
         let path: String
+        let limits: Limits
         var scopes: [[String: Value]]
         var output = ""
         var iterations = 0
@@ -21,8 +22,9 @@ extension ChatTemplate {
 
         static let functions: Set<String> = ["range", "namespace", "raise_exception"]
 
-        init(path: String, context: [String: Value]) {
+        init(path: String, context: [String: Value], limits: Limits) {
             self.path = path
+            self.limits = limits
             self.scopes = [context]
         }
 
@@ -37,12 +39,12 @@ extension ChatTemplate {
 
         mutating func tick(_ line: Int, _ count: Int = 1) throws(TokenizerError) {
             steps += count
-            if steps > Limits.steps { throw fail("rendering takes more than \(Limits.steps) steps", line) }
+            if steps > limits.steps { throw fail("rendering takes more than \(limits.steps) steps", line) }
         }
 
         mutating func emit(_ s: String) throws(TokenizerError) {
-            if output.utf8.count + s.utf8.count > Limits.bytes {
-                throw fail("output is larger than \(Limits.bytes >> 20) MiB", line)
+            if output.utf8.count + s.utf8.count > limits.bytes {
+                throw fail("output is larger than \(limits.bytes >> 20) MiB", line)
             }
             output += s
         }
@@ -121,8 +123,8 @@ extension ChatTemplate {
 
         mutating func countIteration(_ line: Int) throws(TokenizerError) {
             iterations += 1
-            if iterations > Limits.iterations {
-                throw fail("loops run more than \(Limits.iterations) iterations", line)
+            if iterations > limits.iterations {
+                throw fail("loops run more than \(limits.iterations) iterations", line)
             }
         }
 
@@ -146,8 +148,8 @@ extension ChatTemplate {
                 throw fail("namespace attribute '\(attribute)' starts with an underscore", line)
             }
             if value.holdsNamespace { throw fail("a namespace cannot hold another namespace", line) }
-            if value.depth >= Limits.valueDepth {
-                throw fail("value nested deeper than \(Limits.valueDepth) levels", line)
+            if value.depth >= limits.valueDepth {
+                throw fail("value nested deeper than \(limits.valueDepth) levels", line)
             }
             ns.set(attribute, value)
         }
@@ -272,14 +274,14 @@ extension ChatTemplate {
 
         /// A list, tuple or dict just built: within the item and nesting bounds.
         func checked(_ v: Value, _ line: Int) throws(TokenizerError) -> Value {
-            if v.depth > Limits.valueDepth { throw fail("value nested deeper than \(Limits.valueDepth) levels", line) }
+            if v.depth > limits.valueDepth { throw fail("value nested deeper than \(limits.valueDepth) levels", line) }
             let count: Int
             switch v {
             case .list(let l): count = l.items.count
             case .dict(let d): count = d.keys.count
             default: count = 0
             }
-            if count > Limits.items { throw fail("list of \(count) items is longer than \(Limits.items)", line) }
+            if count > limits.items { throw fail("list is longer than \(limits.items) items", line) }
             return v
         }
 

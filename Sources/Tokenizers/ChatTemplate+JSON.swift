@@ -8,7 +8,7 @@ extension ChatTemplate.Renderer {
         throws(TokenizerError)
     {
         try tick(line)
-        if out.utf8.count > Limits.bytes { throw fail("tojson output is larger than \(Limits.bytes >> 20) MiB", line) }
+        if out.utf8.count > limits.bytes { throw fail("tojson output is larger than \(limits.bytes >> 20) MiB", line) }
         switch v {
         case .none: out += "null"
         case .bool(let b): out += b ? "true" : "false"

@@ -1,6 +1,6 @@
 // Python's semantics for what templates print and compute: `str()` and `repr()`, `==` (1 == 1.0 == true,
 // strings by code point, tuples never equal to lists), ordering, `in`, and the arithmetic operators with
-// Python's floor division and modulo. Every walk over a value is counted against `Limits.steps`.
+// Python's floor division and modulo. Every walk over a value is counted against the step bound.
 
 import Foundation
 
@@ -26,7 +26,7 @@ extension ChatTemplate.Renderer {
         throws(TokenizerError)
     {
         try tick(line)
-        if out.utf8.count > Limits.bytes { throw fail("value is larger than \(Limits.bytes >> 20) MiB", line) }
+        if out.utf8.count > limits.bytes { throw fail("value is larger than \(limits.bytes >> 20) MiB", line) }
         switch v {
         case .undefined: out += repr ? "Undefined" : ""
         case .none: out += "None"
@@ -172,15 +172,15 @@ extension ChatTemplate.Renderer {
         case (.mul, .string(let s), _), (.mul, _, .string(let s)):
             guard let n = (a.asInt ?? b.asInt) else { break }
             let (bytes, overflow) = s.utf8.count.multipliedReportingOverflow(by: max(n, 0))
-            if overflow || bytes > Limits.bytes {
-                throw fail("string is larger than \(Limits.bytes >> 20) MiB", line)
+            if overflow || bytes > limits.bytes {
+                throw fail("string is larger than \(limits.bytes >> 20) MiB", line)
             }
             return .string(String(repeating: s, count: max(n, 0)))
         case (.mul, .list(let l), _), (.mul, _, .list(let l)):
             guard let n = (a.asInt ?? b.asInt) else { break }
             let (count, overflow) = l.items.count.multipliedReportingOverflow(by: max(n, 0))
-            if overflow || count > Limits.items {
-                throw fail("list is longer than \(Limits.items) items", line)
+            if overflow || count > limits.items {
+                throw fail("list is longer than \(limits.items) items", line)
             }
             var items: [Value] = []
             for _ in 0..<max(n, 0) { items += l.items }
@@ -194,7 +194,7 @@ extension ChatTemplate.Renderer {
     }
 
     func sized(_ s: String, _ line: Int) throws(TokenizerError) -> Value {
-        if s.utf8.count > Limits.bytes { throw fail("string is larger than \(Limits.bytes >> 20) MiB", line) }
+        if s.utf8.count > limits.bytes { throw fail("string is larger than \(limits.bytes >> 20) MiB", line) }
         return .string(s)
     }
 

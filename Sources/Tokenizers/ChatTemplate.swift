@@ -51,6 +51,15 @@ public struct ChatTemplate: Sendable {
         messages: [ChatMessage], addGenerationPrompt: Bool, bosToken: String, eosToken: String,
         extra: [String: String] = [:]
     ) throws(TokenizerError) -> String {
+        try render(messages: messages, addGenerationPrompt: addGenerationPrompt, bosToken: bosToken,
+                   eosToken: eosToken, extra: extra, limits: Limits())
+    }
+
+    /// `render` within other bounds (tests lower them).
+    func render(
+        messages: [ChatMessage], addGenerationPrompt: Bool, bosToken: String, eosToken: String,
+        extra: [String: String], limits: Limits
+    ) throws(TokenizerError) -> String {
         var context: [String: Value] = ["tools": .none, "documents": .none]
         for (name, value) in extra { context[name] = .string(value) }
         var list: [Value] = []
@@ -62,7 +71,7 @@ public struct ChatTemplate: Sendable {
         context["add_generation_prompt"] = .bool(addGenerationPrompt)
         context["bos_token"] = .string(bosToken)
         context["eos_token"] = .string(eosToken)
-        var renderer = Renderer(path: path, context: context)
+        var renderer = Renderer(path: path, context: context, limits: limits)
         return try renderer.render(body)
     }
 
@@ -96,21 +105,21 @@ public struct ChatTemplate: Sendable {
 
 extension ChatTemplate {
     /// Work bounds: a template is code from a model repository and must not hang or exhaust memory.
-    enum Limits {
+    struct Limits: Sendable {
         /// Total loop iterations in one render.
-        static let iterations = 1_000_000
+        var iterations = 1_000_000
         /// Items in one `range()`, as Jinja's sandbox (`MAX_RANGE`).
-        static let range = 100_000
+        var range = 100_000
         /// Bytes (UTF-8) of the output and of any one string value.
-        static let bytes = 16 << 20
+        var bytes = 16 << 20
         /// Items of any one list, tuple or dict.
-        static let items = 1_000_000
-        /// Expression and statement nesting in the source.
-        static let syntaxDepth = 64
+        var items = 1_000_000
         /// Nesting of lists, dicts and namespaces in values.
-        static let valueDepth = 64
-        /// Evaluation steps (expression nodes, values visited) in one render.
-        static let steps = 50_000_000
+        var valueDepth = 64
+        /// Evaluation steps (expression nodes, values visited) in one render: about a second.
+        var steps = 20_000_000
+        /// Expression and statement nesting in the source, checked when parsing.
+        static let syntaxDepth = 64
     }
 
     /// An error at `line` of the template.
