@@ -64,6 +64,18 @@ extension Tokenizer {
         return try base.configured(directory: dir)
     }
 
+    /// The tokenizer to write into a GGUF file: as `load`, except that a SentencePiece-style BPE
+    /// tokenizer.json gives way to the directory's `tokenizer.model` when there is one (its scores and
+    /// piece types are what llama.cpp's `llama` vocabulary holds).
+    public static func loadForGGUF(path: String) throws(TokenizerError) -> Tokenizer {
+        let t = try load(path: path)
+        let dir = directoryExists(path) ? path : parentDirectory(path)
+        if case .bpe = t.model, !t.byteLevel, fileExists(dir + "/tokenizer.model") {
+            return try fromSentencePieceModel(path: dir + "/tokenizer.model").configured(directory: dir)
+        }
+        return t
+    }
+
     /// GPT-2's `vocab.json` + `merges.txt`: byte-level BPE with GPT-2's pre-tokenizer.
     public static func fromVocabAndMerges(vocab: String, merges: String) throws(TokenizerError) -> Tokenizer {
         let vocabBytes = try readFileBytes(vocab)

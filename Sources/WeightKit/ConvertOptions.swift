@@ -51,6 +51,11 @@ public struct ConvertOptions: Sendable {
     public var settings: [String]
     /// Replace an existing output.
     public var force: Bool
+    /// Carry the tokenizer along (GGUF keys, or Hugging Face tokenizer files).
+    public var tokenizer = true
+    /// Force llama.cpp's `tokenizer.ggml.pre` name for a BPE tokenizer whose pre-tokenizer WeightKit
+    /// does not recognise.
+    public var pre: String?
 
     public init(dtype: DType? = nil, naming: ConvertNaming? = nil, shardSize: Int = 5_000_000_000, settings: [String] = [], force: Bool = false) {
         self.dtype = dtype

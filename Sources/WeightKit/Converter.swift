@@ -28,6 +28,7 @@ public enum Converter {
         let checkpoint = try Checkpoint.open(input)
         try checkTarget(target, format: format, input: checkpoint, force: options.force)
         var plan = try ConvertPlan.make(checkpoint, format: format, options: options)
+        let tokenizerFiles = try carryTokenizer(input, checkpoint: checkpoint, format: format, plan: &plan, options: options)
 
         let tracker = ProgressTracker(total: plan.recipes.count, bytes: plan.recipes.reduce(0) { $0 + ($1.dtype.byteCount(elements: $1.source.elementCount) ?? 0) },
                                       start: start, report: progress)
@@ -71,7 +72,8 @@ public enum Converter {
             try HDF5Writer.write(to: target, metadata: plan.metadata, tensors: entries, overwrite: options.force)
             files = [target]
         case .directory:
-            files = try writeDirectory(target, plan: plan, entries: entries, shardSize: options.shardSize, force: options.force)
+            files = try writeDirectory(
+                target, plan: plan, entries: entries, shardSize: options.shardSize, force: options.force, extraFiles: tokenizerFiles)
         }
         // A single HF-named file takes its config.json beside it, unless one is already there.
         if format != .directory, plan.naming == .hf, let config = plan.config {
@@ -83,6 +85,19 @@ public enum Converter {
             } else {
                 try writeText(text, to: path, overwrite: false)
                 files.append(path)
+            }
+        }
+        // Tokenizer files beside a single HF-named file, on the same terms as its config.json.
+        if format == .safetensors || format == .hdf5, plan.naming == .hf {
+            let dir = (target as NSString).deletingLastPathComponent
+            for (name, bytes) in tokenizerFiles {
+                let path = (dir.isEmpty ? "." : dir) + "/" + name
+                if let existing = FileManager.default.contents(atPath: path) {
+                    if existing != Data(bytes) { plan.notes.append("\(path) exists and was left as it is") }
+                } else {
+                    try writeBytes(bytes, to: path, overwrite: false)
+                    files.append(path)
+                }
             }
         }
         let written = files.map { p -> ConvertedFile in
@@ -131,7 +146,10 @@ public enum Converter {
 
     /// Writes config.json and model.safetensors (or shards + index) into a temporary directory
     /// beside `target`, then renames it into place (replacing an existing one with `force`).
-    static func writeDirectory(_ target: String, plan: ConvertPlan, entries: [TensorEntry], shardSize: Int, force: Bool) throws -> [String] {
+    static func writeDirectory(
+        _ target: String, plan: ConvertPlan, entries: [TensorEntry], shardSize: Int, force: Bool,
+        extraFiles: [(name: String, bytes: [UInt8])] = []
+    ) throws -> [String] {
         let parent = (target as NSString).deletingLastPathComponent
         let base = (target as NSString).lastPathComponent
         let dirOfParent = parent.isEmpty ? "." : parent
@@ -173,6 +191,10 @@ public enum Converter {
                 ])
                 try writeText(index.serialized(indent: 2) + "\n", to: tmp + "/model.safetensors.index.json", overwrite: false)
                 done("model.safetensors.index.json")
+            }
+            for (name, bytes) in extraFiles {
+                try writeBytes(bytes, to: tmp + "/" + name, overwrite: false)
+                done(name)
             }
             fsyncPath(tmp)
             try swapIntoPlace(tmp, target: target, force: force)
@@ -237,9 +259,13 @@ public enum Converter {
 
     /// Writes a small text file atomically.
     static func writeText(_ text: String, to path: String, overwrite: Bool) throws {
+        try writeBytes(Array(text.utf8), to: path, overwrite: overwrite)
+    }
+
+    static func writeBytes(_ bytes: [UInt8], to path: String, overwrite: Bool) throws {
         let f = try AtomicFile(destination: path, overwrite: overwrite)
         do {
-            try f.write(Array(text.utf8))
+            try f.write(bytes)
             try f.commit()
         } catch {
             f.abort()

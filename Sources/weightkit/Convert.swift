@@ -29,6 +29,15 @@ struct Convert: ParsableCommand {
             string; key:TYPE=value forces a type (u8 i8 u16 i16 u32 i32 u64 i64 f32 f64 bool str). \
             safetensors metadata is text.
 
+            The tokenizer comes along. Into GGUF it becomes llama.cpp's tokenizer.ggml.* keys (model \
+            gpt2 for byte-level BPE with merges, llama for SentencePiece with scores and token types, \
+            BOS/EOS/UNK/PAD ids, add_bos/add_eos, the chat template); the BPE pre-tokenizer name is \
+            found from the tokenizer's own definition (its regexes and options), and one llama.cpp \
+            does not know is an error unless --pre names an equivalent. Into a Hugging Face \
+            directory (or beside an HF-named single file) the input's tokenizer files are copied, or \
+            for a GGUF input tokenizer.json and tokenizer_config.json (and tokenizer.model for \
+            SentencePiece) are written from its keys. --no-tokenizer leaves it out.
+
             The input is never overwritten; an existing OUT is replaced only with --force. Output is \
             written to a temporary beside OUT and renamed into place; on an error, SIGINT or SIGTERM \
             OUT is untouched and the temporaries are removed.
@@ -45,6 +54,8 @@ struct Convert: ParsableCommand {
     @Option(help: "hf, gguf or keep.") var naming: String?
     @Option(name: .customLong("shard-size"), help: "Largest shard of a model directory (e.g. 500MB, 2GB; default 5GB).") var shardSize: String?
     @Option(name: .customLong("set"), help: "Metadata key=value (repeatable).") var settings: [String] = []
+    @Option(help: "Force llama.cpp's tokenizer.ggml.pre NAME for a BPE tokenizer whose pre-tokenizer is not recognised.") var pre: String?
+    @Flag(name: .customLong("no-tokenizer"), help: "Leave the tokenizer out.") var noTokenizer = false
     @Flag(help: "Replace an existing OUT.") var force = false
     @Flag(help: "Print a JSON summary.") var json = false
 
@@ -52,6 +63,8 @@ struct Convert: ParsableCommand {
         var o = ConvertOptions(force: force)
         o.dtype = dtype.flatMap { DType(rawValue: $0) }
         o.naming = naming.flatMap { ConvertNaming(rawValue: $0) }
+        o.pre = pre
+        o.tokenizer = !noTokenizer
         o.settings = settings
         if let shardSize { o.shardSize = try ConvertOptions.parseSize(shardSize) }
         for s in settings { _ = try ConvertOptions.parseSetting(s) }
