@@ -25,22 +25,24 @@ extension SentencePieceModel {
         let end: Int
         let depth: Int
         let path: String
-        /// Where we are, for messages: e.g. `ModelProto.pieces[3]`.
-        let context: String
+        /// Where we are, for messages: e.g. `ModelProto.pieces` and index 3 (−1: not an element).
+        let context: StaticString
+        let index: Int
 
-        init(_ bytes: [UInt8], range: Range<Int>, depth: Int, path: String, context: String) {
+        init(_ bytes: [UInt8], range: Range<Int>, depth: Int, path: String, context: StaticString, index: Int = -1) {
             self.bytes = bytes
             position = range.lowerBound
             end = range.upperBound
             self.depth = depth
             self.path = path
             self.context = context
+            self.index = index
         }
 
         var atEnd: Bool { position >= end }
 
         func fail(_ what: String, at offset: Int) -> TokenizerError {
-            TokenizerError(path, "\(context): \(what) at byte \(offset)")
+            TokenizerError(path, "\(context)\(index >= 0 ? "[\(index)]" : ""): \(what) at byte \(offset)")
         }
 
         /// The next record's field number and wire type.
@@ -118,11 +120,11 @@ extension SentencePieceModel {
         mutating func int32(_ what: String) throws(TokenizerError) -> Int { Int(Int32(truncatingIfNeeded: try varint(what))) }
 
         /// A reader for an embedded message at `range`, one level deeper.
-        func nested(_ range: Range<Int>, context: String) throws(TokenizerError) -> WireReader {
+        func nested(_ range: Range<Int>, context: StaticString, index: Int = -1) throws(TokenizerError) -> WireReader {
             if depth + 1 > SentencePieceModel.maxNesting {
                 throw fail("messages nested more than \(SentencePieceModel.maxNesting) deep", at: range.lowerBound)
             }
-            return WireReader(bytes, range: range, depth: depth + 1, path: path, context: context)
+            return WireReader(bytes, range: range, depth: depth + 1, path: path, context: context, index: index)
         }
 
         /// Requires that field `field` arrived as wire type `expected`.
@@ -169,29 +171,50 @@ extension SentencePieceModel {
 
     // MARK: Reading
 
-    mutating func parseModelProto(_ bytes: [UInt8], path: String) throws(TokenizerError) {
+    /// Counts the pieces before reading any, so that a file of millions of tiny records is refused before
+    /// it costs memory; the walk checks the top-level records as the full read will.
+    static func countPieces(_ bytes: [UInt8], path: String) throws(TokenizerError) -> Int {
         var r = WireReader(bytes, range: 0..<bytes.count, depth: 0, path: path, context: "ModelProto")
+        var count = 0
+        while !r.atEnd {
+            let k = try r.key()
+            if k.field == 1 && k.wire == 2 {
+                if count == maxPieces {
+                    throw r.fail("over \(maxPieces) pieces, the most WeightKit accepts (a piece-count bomb?)", at: k.start)
+                }
+                count += 1
+                _ = try r.lengthDelimited("pieces")
+            } else {
+                try r.skip(k)
+            }
+        }
+        return count
+    }
+
+    mutating func parseModelProto(_ bytes: [UInt8], path: String) throws(TokenizerError) {
+        pieces.reserveCapacity(try Self.countPieces(bytes, path: path))
+        var r = WireReader(bytes, range: 0..<bytes.count, depth: 0, path: path, context: "ModelProto")
+        var sawTrainerSpec = false, sawNormalizerSpec = false
         while !r.atEnd {
             let k = try r.key()
             switch k.field {
             case 1:
                 try r.expect(k, 2, "pieces")
-                if pieces.count >= Self.maxPieces {
-                    throw r.fail("more than \(Self.maxPieces) pieces (a piece-count bomb?)", at: k.start)
-                }
-                let range = try r.lengthDelimited("pieces[\(pieces.count)]")
-                var sub = try r.nested(range, context: "ModelProto.pieces[\(pieces.count)]")
+                let range = try r.lengthDelimited("pieces")
+                var sub = try r.nested(range, context: "ModelProto.pieces", index: pieces.count)
                 pieces.append(try Self.parsePiece(&sub))
             case 2:
                 try r.expect(k, 2, "trainer_spec")
                 let range = try r.lengthDelimited("trainer_spec")
                 var sub = try r.nested(range, context: "ModelProto.trainer_spec")
                 try parseTrainerSpec(&sub)
+                sawTrainerSpec = true
             case 3:
                 try r.expect(k, 2, "normalizer_spec")
                 let range = try r.lengthDelimited("normalizer_spec")
                 var sub = try r.nested(range, context: "ModelProto.normalizer_spec")
                 try parseNormalizerSpec(&sub)
+                sawNormalizerSpec = true
             case 5:
                 try r.expect(k, 2, "denormalizer_spec")
                 let range = try r.lengthDelimited("denormalizer_spec")
@@ -205,6 +228,14 @@ extension SentencePieceModel {
             default:
                 otherModelFields.append(try r.raw(k))
             }
+        }
+        // sentencepiece always writes both, after the pieces: without them the file is most likely cut
+        // short at a record boundary, which protobuf cannot otherwise tell.
+        if !sawTrainerSpec {
+            throw TokenizerError(path, "ModelProto has no trainer_spec (field 2): the file is truncated, or not a SentencePiece model")
+        }
+        if !sawNormalizerSpec {
+            throw TokenizerError(path, "ModelProto has no normalizer_spec (field 3): the file is truncated, or not a SentencePiece model")
         }
     }
 

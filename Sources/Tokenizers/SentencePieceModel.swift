@@ -155,9 +155,33 @@ public struct SentencePieceModel: Sendable, Equatable {
 
     /// Parses and checks ModelProto bytes; `path` names the file in errors.
     public init(bytes: [UInt8], path: String) throws(TokenizerError) {
+        if bytes.isEmpty { throw TokenizerError(path, "the file is empty, not a SentencePiece model") }
+        // The proto's defaults: model_type unigram, no normalizer name.
         self.init(pieces: [], modelType: .unigram, normalizerName: "")
-        try parseModelProto(bytes, path: path)
+        do { try parseModelProto(bytes, path: path) } catch {
+            // A file that is not protobuf at all is named by what it is.
+            if let kind = Self.foreignKind(bytes) { throw TokenizerError(path, "this is \(kind), not a SentencePiece model") }
+            throw error
+        }
         try validate(path: path)
+    }
+
+    /// What a file that failed to parse is, when its first bytes say so.
+    private static func foreignKind(_ bytes: [UInt8]) -> String? {
+        let kind = bytes.withUnsafeBytes { FileKind.sniff($0) }
+        switch kind {
+        case .gitLFSPointer: return "a Git LFS pointer, not the file itself (run `git lfs pull` to fetch it)"
+        case .zip: return "a zip archive"
+        case .gzip: return "a gzip-compressed file"
+        case .zstd: return "a zstd-compressed file"
+        case .gguf: return "a GGUF file (its vocabulary is in the tokenizer.ggml.* keys)"
+        case .hdf5: return "an HDF5 file"
+        case .safetensors: return "a safetensors file"
+        case .pickle: return "a Python pickle"
+        case .json: return "a JSON text file (a tokenizer.json?)"
+        case .html: return "an HTML page (a failed download?)"
+        case .empty, .unknown: return nil
+        }
     }
 
     /// The checks sentencepiece makes when it loads a model, and WeightKit's own: at least one and at
