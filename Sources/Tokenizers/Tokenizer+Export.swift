@@ -168,7 +168,8 @@ extension Tokenizer {
             modelFields = [
                 ("byte_fallback", .bool(bpe.byteFallback)), ("fuse_unk", .bool(bpe.fuseUnknown)),
                 ("ignore_merges", .bool(bpe.ignoreMerges)),
-                ("unk_token", bpe.unknownId.map { .string(bpe.tokens[Int($0)]) } ?? .null),
+                // A byte-level vocabulary has no unknown text.
+                ("unk_token", byteLevel ? .null : bpe.unknownId.map { .string(bpe.tokens[Int($0)]) } ?? .null),
             ]
             preTokenizer = preTokenizerJSON()
             normalizer = normalizerJSON()
@@ -283,7 +284,11 @@ extension Tokenizer {
     func decoderJSON() -> JSONValue {
         let items: [JSONValue] = decoder.map { d in
             switch d {
-            case .byteLevel: return .object([("type", .string("ByteLevel"))])
+            case .byteLevel:
+                return .object([
+                    ("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)), ("trim_offsets", .bool(true)),
+                    ("use_regex", .bool(true)),
+                ])
             case .replace(let a, let b):
                 return .object([("type", .string("Replace")), ("pattern", .object([("String", .string(a))])), ("content", .string(b))])
             case .byteFallback: return .object([("type", .string("ByteFallback"))])
