@@ -522,7 +522,8 @@ public struct SentencePieceTokenizer: Sendable {
     /// Spans already merged in this text, by their bytes, with their items (see `emit`). Spans repeat
     /// (words), and a span's merges depend on its bytes alone.
     struct SpanCache {
-        var slots = [Int32](repeating: -1, count: 1 << 12)
+        /// Allocated at the first insertion: most texts are short and need no cache.
+        var slots: [Int32] = []
         var hashes: [UInt64] = []
         /// Per entry: key start and length in `keys`, items start and count in `items`.
         var ranges: [(Int32, Int32, Int32, Int32)] = []
@@ -532,6 +533,7 @@ public struct SentencePieceTokenizer: Sendable {
         static let maxEntries = 1 << 16
 
         func find(_ h: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int) -> Range<Int>? {
+            if slots.isEmpty { return nil }
             let mask = slots.count - 1
             var i = Int(truncatingIfNeeded: h) & mask
             while true {
@@ -550,7 +552,7 @@ public struct SentencePieceTokenizer: Sendable {
         mutating func insert(_ h: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int, _ found: ArraySlice<Int32>) {
             if ranges.count >= Self.maxEntries { return }
             if 2 * (ranges.count + 1) > slots.count {
-                slots = [Int32](repeating: -1, count: slots.count * 2)
+                slots = [Int32](repeating: -1, count: max(64, slots.count * 2))
                 for e in 0..<ranges.count { place(e) }
             }
             guard keys.count + n < Int(Int32.max), items.count + found.count < Int(Int32.max) else { return }

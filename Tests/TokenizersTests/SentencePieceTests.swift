@@ -249,6 +249,43 @@ import TestSupport
         #expect(wrong == 0, "\(name): \(wrong) of \(ours.count) strings encode differently with the serialized model")
     }
 
+    /// Normalizer and trainer flags no training run here produces, set on a trained model through
+    /// serialized(): sentencepiece and WeightKit encode and decode the generated strings alike.
+    @Test(arguments: ["no-escape", "no-prefix-strip", "suffix-on-prefix-vocabulary", "keep-whitespace", "no-escape-keep"])
+    func flagVariantsMatchSentencePiece(_ variant: String) throws {
+        let dir = try Self.trained.get()
+        var model = try SentencePieceModel(contentsOf: "\(dir)/bpe-bytefallback.model")
+        switch variant {
+        case "no-escape": model.escapeWhitespaces = false
+        case "no-prefix-strip": model.addDummyPrefix = false
+        case "suffix-on-prefix-vocabulary": model.treatWhitespaceAsSuffix = true
+        case "keep-whitespace": model.removeExtraWhitespaces = false
+        default:
+            model.escapeWhitespaces = false
+            model.removeExtraWhitespaces = false
+        }
+        let tok = try SentencePieceTokenizer(model: model, path: variant)
+        let path = "\(dir)/variant-\(variant).model"
+        try Data(model.serialized()).write(to: URL(fileURLWithPath: path))
+        let cases = "\(dir)/bpe-bytefallback.cases"
+        let original = try Self.lines(cases).map(Self.columns)
+        let texts = original.map { Self.text(Self.unhex($0[0])) }
+        let theirs = try Python.check(Self.encodeScript, [path, cases]).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        try #require(theirs.count == texts.count)
+        var wrong: [String] = []
+        var changed = 0
+        for (k, (text, line)) in zip(texts, theirs).enumerated() {
+            let c = Self.columns(line)
+            if c[0] != original[k][1] { changed += 1 }
+            let ids = tok.encode(text)
+            if Self.ids(c[0]) != ids || Array(tok.decode(Self.ids(c[0])).utf8) != Self.unhex(c[1]) {
+                wrong.append("\(text.debugDescription): \(ids) vs sentencepiece \(c[0])")
+            }
+        }
+        #expect(wrong.isEmpty, "\(variant): \(wrong.count) of \(texts.count) differ; first: \(wrong.prefix(3))")
+        #expect(changed > 100, "\(variant) changes the encoding of only \(changed) strings")
+    }
+
     @Test func unigramAndRewritingNormalizersAreRefused() throws {
         let dir = try Self.trained.get()
         let unigram = try SentencePieceModel(contentsOf: "\(dir)/unigram.model")
