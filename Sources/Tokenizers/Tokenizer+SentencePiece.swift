@@ -12,6 +12,7 @@ struct SentencePiecePair: SentencePieceEncoding {
     }
     func decode(_ ids: [Int]) -> String { prefixed.decode(ids) }
     func pieceBytes(_ id: Int) -> [UInt8] { prefixed.pieceBytes(id) }
+    var stripsLeadingSpace: Bool { prefixed.addDummyPrefix || prefixed.removeExtraWhitespaces }
 }
 
 extension Tokenizer {

@@ -85,6 +85,8 @@ protocol SentencePieceEncoding: Sendable {
     func encode(_ text: String, dummyPrefix: Bool) -> [Int]
     func decode(_ ids: [Int]) -> String
     func pieceBytes(_ id: Int) -> [UInt8]
+    /// Whether `decode` drops the space the dummy prefix put before the first piece.
+    var stripsLeadingSpace: Bool { get }
 }
 
 /// The model that turns a normalized, pre-tokenized piece into ids.
@@ -344,19 +346,26 @@ public final class Tokenizer: Sendable {
     /// The text of token ids, as the reference tokenizer's `decode` gives it.
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
         if case .sentencePiece(let spm) = model {
-            // Control pieces decode to nothing; added tokens keep their text unless skipped.
+            // Added tokens keep their text unless skipped; the dummy prefix's space is dropped only at
+            // the very start of the text (after a special token it stays, as transformers decodes).
             var text = ""
             var run: [Int] = []
+            func flush() {
+                guard let first = run.first else { return }
+                let piece = spm.decode(run)
+                if !text.isEmpty, spm.stripsLeadingSpace, spm.pieceBytes(first).first == 0x20 { text += " " }
+                text += piece
+                run.removeAll()
+            }
             for id in ids {
                 if let a = addedIds[id] {
-                    if !run.isEmpty { text += spm.decode(run) }
-                    run.removeAll()
+                    flush()
                     if !(skipSpecialTokens && addedTokens[a].special) { text += addedTokens[a].content }
                 } else {
                     run.append(id)
                 }
             }
-            if !run.isEmpty { text += spm.decode(run) }
+            flush()
             return text
         }
         var tokens: [String] = []
