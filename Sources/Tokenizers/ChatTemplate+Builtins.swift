@@ -78,7 +78,7 @@ extension ChatTemplate.Renderer {
             return try sized(try str(v, line).uppercased(), line)
         case "lower":
             try none()
-            return try sized(try str(v, line).lowercased(), line)
+            return try sized(ChatTemplate.lower(try str(v, line)), line)
         case "capitalize":
             try none()
             return try sized(ChatTemplate.capitalize(try str(v, line)), line)
@@ -114,6 +114,46 @@ extension ChatTemplate.Renderer {
                 if out.utf8.count > limits.bytes { throw fail("string is larger than \(limits.bytes >> 20) MiB", line) }
             }
             return .string(out)
+        case "list":
+            try none()
+            return .list(try iterate(v, line))
+        case "items":
+            try none()
+            switch v {
+            case .undefined: return .list([])
+            case .dict(let d): return try checked(.list(zip(d.keys, d.values).map { .list([$0, $1], tuple: true) }), line)
+            default: throw fail("filter 'items' takes a dict, not '\(v.typeName)'", line)
+            }
+        case "select", "reject", "selectattr", "rejectattr":
+            // select(test, args…) / selectattr(attribute, test, args…); without a test, the truth value.
+            if !keyword.isEmpty { throw fail("\(callee) takes no keyword arguments", line) }
+            let byAttribute = name.hasSuffix("attr")
+            var rest = positional[...]
+            var path: [Value] = []
+            if byAttribute {
+                guard case .string(let attribute)? = rest.popFirst() else {
+                    throw fail("\(callee) needs an attribute name", line)
+                }
+                path = attribute.split(separator: ".", omittingEmptySubsequences: false).map {
+                    Int($0).map(Value.int) ?? .string(String($0))
+                }
+            }
+            var testName: String?
+            if let first = rest.popFirst() {
+                guard case .string(let t) = first else { throw fail("\(callee) needs a test name", line) }
+                testName = t
+            }
+            let keep = name.hasPrefix("select")
+            var kept: [Value] = []
+            for element in try iterate(v, line) {
+                var subject = element
+                for key in path { subject = try item(subject, key, line) }
+                let passes = try testName.map { (t: String) throws(TokenizerError) in
+                    try test(t, subject, Array(rest), [], line)
+                } ?? subject.truthy
+                if passes == keep { kept.append(element) }
+            }
+            return .list(kept)
         case "replace":
             let a = try arguments(callee, positional, keyword, ["old", "new", "count"], required: 2, line)
             let old = try str(a[0]!, line)
@@ -208,7 +248,7 @@ extension ChatTemplate.Renderer {
                 return try checked(.list(parts.map { .string($0) }), line)
             case "upper", "lower":
                 _ = try arguments(callee, positional, keyword, [], line)
-                return try sized(name == "upper" ? s.uppercased() : s.lowercased(), line)
+                return try sized(name == "upper" ? s.uppercased() : ChatTemplate.lower(s), line)
             case "replace":
                 let a = try arguments(callee, positional, keyword, ["old", "new", "count"], required: 2, line)
                 guard let old = try stringArgument(a[0], "replace's old", line),
@@ -378,6 +418,30 @@ extension ChatTemplate {
     /// Python's `str.capitalize()`: the first character in title case, the rest in lower case.
     static func capitalize(_ s: String) -> String {
         guard let first = s.unicodeScalars.first else { return s }
-        return first.properties.titlecaseMapping + string(s.unicodeScalars.dropFirst()).lowercased()
+        return first.properties.titlecaseMapping + lower(s, from: 1)
+    }
+
+    /// Python's `str.lower()`: full lower-case mappings, with capital sigma becoming final sigma (ς) when
+    /// a cased letter precedes it and none follows (case-ignorable characters skipped), as Unicode's
+    /// Final_Sigma condition says. Swift's `lowercased()` has no such context.
+    static func lower(_ s: String, from start: Int = 0) -> String {
+        let c = Array(s.unicodeScalars)
+        var out = ""
+        for i in start..<max(start, c.count) {
+            guard c[i] == "\u{03A3}" else {
+                out += c[i].properties.lowercaseMapping
+                continue
+            }
+            var j = i - 1
+            while j >= 0 && c[j].properties.isCaseIgnorable { j -= 1 }
+            var final = j >= 0 && c[j].properties.isCased
+            if final {
+                j = i + 1
+                while j < c.count && c[j].properties.isCaseIgnorable { j += 1 }
+                final = j == c.count || !c[j].properties.isCased
+            }
+            out += final ? "\u{03C2}" : "\u{03C3}"
+        }
+        return out
     }
 }

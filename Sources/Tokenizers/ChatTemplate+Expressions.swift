@@ -323,6 +323,14 @@ extension ChatTemplate.Parser {
                     throw fail("unsupported filter '\(name)'", line: line)
                 }
                 let args = isOp("(") ? try parseArguments() : Arguments()
+                // select('equalto', …), selectattr('role', 'equalto', …): a test named by a literal is
+                // checked now.
+                let testArgument = ["select": 0, "reject": 0, "selectattr": 1, "rejectattr": 1][name]
+                if let k = testArgument, k < args.positional.count,
+                    case .literal(.string(let test)) = args.positional[k].kind, !ChatTemplate.tests.contains(test)
+                {
+                    throw fail("unsupported test '\(test)'", line: line)
+                }
                 e = try node(.filter(e, name, args), line, [e] + children(args))
             } else if isName("is") {
                 next()

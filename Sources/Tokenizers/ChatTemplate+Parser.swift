@@ -6,7 +6,7 @@
 extension ChatTemplate {
     static let filters: Set<String> = [
         "trim", "upper", "lower", "capitalize", "length", "string", "tojson", "default", "d", "first", "last",
-        "join", "replace",
+        "join", "replace", "list", "items", "select", "reject", "selectattr", "rejectattr",
     ]
     static let tests: Set<String> = [
         "defined", "undefined", "none", "string", "number", "integer", "float", "boolean", "true", "false",

@@ -90,7 +90,7 @@ public struct ChatTemplate: Sendable {
           tests        is [not] defined, undefined, none, string, number, integer, float, boolean, true, false, \
         mapping, sequence, iterable, odd, even, divisibleby, in, eq/equalto, ne, lt, le, gt, ge
           filters      trim, upper, lower, capitalize, length, string, tojson (indent=, sort_keys=), \
-        default (d), first, last, join, replace
+        default (d), first, last, join, replace, list, items, select, reject, selectattr, rejectattr
           methods      str: strip, lstrip, rstrip, startswith, endswith, split, upper, lower, replace; \
         dict: get, items, keys, values
           functions    range, namespace(x=…), raise_exception('message')
