@@ -2,7 +2,8 @@
 // required to be identical; then the refused constructs, undefined variables and the work bounds.
 //
 // The templates below are written for these tests in the styles of the common families (LLaMA-2-chat,
-// Llama-3, ChatML/Qwen2, Mistral, Zephyr, Gemma, Phi-3, DeepSeek); none is copied from a model repository.
+// Llama-3 and 3.1, ChatML/Qwen2, Mistral v1 and v3, Zephyr, Gemma, Phi-3, DeepSeek); none is copied from a
+// model repository.
 
 import Foundation
 import TestSupport
@@ -88,6 +89,74 @@ private struct JinjaResult: Codable {
                 {{- '<|start_header_id|>assistant<|end_header_id|>\n\n' }}
             {%- endif %}
             """#, extra: ["date_string": "26 Jul 2024"]),
+        ChatTemplateCase(name: "llama3.1-tools", source: #"""
+            {%- if not date_string is defined %}{% set date_string = "1 Jan 2030" %}{% endif %}
+            {%- if not tools is defined %}{% set tools = none %}{% endif %}
+            {%- if messages and messages[0]['role'] == 'system' %}
+                {%- set system_message = messages[0]['content'] | trim %}
+                {%- set messages = messages[1:] %}
+            {%- else %}
+                {%- set system_message = "" %}
+            {%- endif %}
+            {{- bos_token }}
+            {{- "<|start_header_id|>system<|end_header_id|>\n\n" }}
+            {%- if builtin_tools is defined or tools is not none %}
+                {{- "Environment: ipython\n" }}
+            {%- endif %}
+            {%- if builtin_tools is defined %}
+                {{- "Tools: " + builtin_tools | reject('equalto', 'code_interpreter') | join(", ") + "\n\n" }}
+            {%- endif %}
+            {%- set shown = ['brave_search', 'code_interpreter', 'wolfram_alpha'] | reject('equalto', 'code_interpreter') | list %}
+            {{- "Known tools: " + shown | join(", ") + "\n" }}
+            {{- "Today: " + date_string + "\n\n" }}
+            {{- system_message + "<|eot_id|>" }}
+            {%- for message in messages %}
+                {%- if not (message.role == 'tool' or 'tool_calls' in message) %}
+                    {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] | trim + '<|eot_id|>' }}
+                {%- else %}
+                    {{- '<|start_header_id|>ipython<|end_header_id|>\n\n' }}
+                    {%- for name, value in message | items %}{{ name }}: {{ value | tojson }}; {% endfor %}
+                    {{- '<|eot_id|>' }}
+                {%- endif %}
+            {%- endfor %}
+            {%- if add_generation_prompt %}
+                {{- '<|start_header_id|>assistant<|end_header_id|>\n\n' }}
+            {%- endif %}
+            """#),
+        ChatTemplateCase(name: "mistral-v3", source: #"""
+            {%- if messages and messages[0]["role"] == "system" %}
+                {%- set system_message = messages[0]["content"] %}
+                {%- set loop_messages = messages[1:] %}
+            {%- else %}
+                {%- set loop_messages = messages %}
+            {%- endif %}
+            {%- set user_messages = loop_messages | selectattr("role", "equalto", "user") | list %}
+            {%- set ns = namespace(index=0) %}
+            {%- for message in loop_messages %}
+                {%- if message.role != "tool" %}
+                    {%- if (message["role"] == "user") != (ns.index % 2 == 0) %}
+                        {{- raise_exception("After the optional system message, roles must alternate user/assistant/user/...") }}
+                    {%- endif %}
+                    {%- set ns.index = ns.index + 1 %}
+                {%- endif %}
+            {%- endfor %}
+            {{- bos_token }}
+            {%- for message in loop_messages %}
+                {%- if message["role"] == "user" %}
+                    {%- if system_message is defined and message == user_messages[-1] %}
+                        {{- "[INST] " + system_message + "\n\n" + message["content"] + "[/INST]" }}
+                    {%- else %}
+                        {{- "[INST] " + message["content"] + "[/INST]" }}
+                    {%- endif %}
+                {%- elif message["role"] == "assistant" %}
+                    {{- " " + message["content"] | trim + eos_token }}
+                {%- elif message["role"] == "tool" %}
+                    {{- "[TOOL_RESULTS] " + {"content": message.content} | tojson + "[/TOOL_RESULTS]" }}
+                {%- else %}
+                    {{- raise_exception("Only user, assistant and tool roles are supported here.") }}
+                {%- endif %}
+            {%- endfor %}
+            """#),
         ChatTemplateCase(name: "chatml", source: #"""
             {% if tools is not none %}{{ raise_exception('no tools here') }}{% endif %}
             {% for message in messages %}
@@ -258,6 +327,13 @@ private struct JinjaResult: Codable {
             ChatMessage(role: "assistant", content: "<think>plan</think>\n  the answer  "),
             ChatMessage(role: "user", content: "emoji 🎉, ǆ and \u{01} control"),
         ],
+        [
+            ChatMessage(role: "system", content: "Use the tools."),
+            ChatMessage(role: "user", content: "Weather in Paris?"),
+            ChatMessage(role: "assistant", content: "Calling get_weather."),
+            ChatMessage(role: "tool", content: "{\"temperature\": 21.5, \"sky\": \"clear\"}"),
+            ChatMessage(role: "assistant", content: "21.5 °C and clear."),
+        ],
     ]
 
     /// jinja2 as transformers sets it up (`transformers.utils.chat_template_utils._compile_jinja_template`):
@@ -357,6 +433,8 @@ private struct JinjaResult: Codable {
         RefusedChatTemplate(source: "\n\n{{ x | xmlattr }}", message: "unsupported filter 'xmlattr' at line 3"),
         RefusedChatTemplate(source: "{{ messages | map(attribute='role') | list }}", message: "unsupported filter 'map' at line 1"),
         RefusedChatTemplate(source: "{% if x is sameas false %}{% endif %}", message: "unsupported test 'sameas' at line 1"),
+        RefusedChatTemplate(
+            source: "{{ messages | selectattr('role', 'sameas', 'user') | list }}", message: "unsupported test 'sameas' at line 1"),
         RefusedChatTemplate(source: "{{ 'a {}'.format(1) }}", message: "unsupported method 'format' at line 1"),
         RefusedChatTemplate(source: "{% for m in messages %}{{ loop.cycle('a', 'b') }}{% endfor %}", message: "unsupported method 'cycle' at line 1"),
         RefusedChatTemplate(source: "{{ messages[0](1) }}", message: "unsupported call of an expression at line 1"),
