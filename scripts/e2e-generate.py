@@ -111,6 +111,13 @@ def run(cmd: list[str], what: str, timeout: float = 1800) -> str:
 
 
 def last_json(stdout: str, what: str) -> dict:
+    """The output as one JSON document (weightkit prints it indented), else its last JSON line."""
+    try:
+        whole = json.loads(stdout)
+        if isinstance(whole, dict):
+            return whole
+    except json.JSONDecodeError:
+        pass
     for line in reversed(stdout.strip().splitlines()):
         line = line.strip()
         if line.startswith("{"):
