@@ -29,7 +29,8 @@ import TestSupport
         }
     }()
 
-    static let llamaSPM = "/work/shared/peer-data/llama.cpp-vocab/ggml-vocab-llama-spm.gguf"
+    /// llama.cpp's LLaMA SentencePiece vocabulary and its test-tokenizer-0 vectors, in the shared peer data.
+    static let llamaSPM = RepoPaths.root + "/../shared/peer-data/llama.cpp-vocab/ggml-vocab-llama-spm.gguf"
 
     // MARK: Helpers
 
