@@ -44,9 +44,15 @@ struct Inspect: ParsableCommand {
             } else {
                 parameters = c.parameterCount
             }
+            // The tokenizer, if any; a broken one is reported here rather than stopping inspect.
+            var tokenizer: Tokenizer? = nil
+            var tokenizerError: String? = nil
+            do { tokenizer = try ModelTokenizer.load(for: path) } catch { tokenizerError = "\(error)" }
+            let rows = graph?.config.vocabSize
             if json {
                 printJSON(.object([
                     ("format", .string(c.format.rawValue)), ("files", .array(c.files.map { .string($0) })),
+                    ("tokenizer", tokenizer.map { tokenizerJSON($0, embeddingRows: rows) } ?? tokenizerError.map { .object([("error", .string($0))]) } ?? .null),
                     ("metadata", .object(c.metadata.entries.map { ($0.key, metadataJSON($0.value)) })),
                     ("architecture", graph.map { .string($0.config.architecture.rawValue) } ?? .null),
                     ("naming", graph.map { .string($0.naming) } ?? .null),
@@ -73,6 +79,13 @@ struct Inspect: ParsableCommand {
             }
             print("  parameters    \(grouped(parameters))")
             if let cp = c.configPath { print("  config.json   \(cp)") }
+            if let t = tokenizer {
+                for line in tokenizerLines(t, embeddingRows: rows) { print("  " + line) }
+            } else if let tokenizerError {
+                print("  tokenizer     unreadable: \(tokenizerError)")
+            } else {
+                print("  tokenizer     none found")
+            }
             if !c.metadata.isEmpty {
                 print("  metadata (\(c.metadata.entries.count))")
                 let w = min(48, c.metadata.keys.map(\.count).max() ?? 0)
@@ -89,6 +102,37 @@ struct Inspect: ParsableCommand {
                 print("    \(e.name.padded(nw))  \(e.dtype.rawValue.padded(7)) \(shape.padded(16)) \(grouped(e.byteCount).leftPadded(12))")
             }
         }
+    }
+
+    func specialsList(_ t: Tokenizer) -> [(String, Int)] {
+        [("bos", t.specials.bos), ("eos", t.specials.eos), ("unk", t.specials.unk), ("pad", t.specials.pad)]
+            .compactMap { name, id in id.map { (name, $0) } }
+    }
+
+    func tokenizerLines(_ t: Tokenizer, embeddingRows rows: Int?) -> [String] {
+        var lines = ["tokenizer     \(t.kind), \(grouped(t.vocabularySize)) tokens, from \(t.source)"]
+        if let rows, t.vocabularySize < rows {
+            lines.append("              vocabulary smaller than the embedding (\(grouped(rows)) rows; the rest are padding)")
+        } else if let rows, t.vocabularySize > rows {
+            lines.append("              vocabulary LARGER than the embedding (\(grouped(rows)) rows): ids past it cannot run")
+        }
+        lines.append("              pre-tokenizer \(t.preDescription)\(t.preName.map { " (llama.cpp: \($0))" } ?? "")")
+        let specials = specialsList(t).map { "\($0.0) \($0.1) \(t.vocabulary[$0.1].debugDescription)" }
+        lines.append("              special \(specials.isEmpty ? "none" : specials.joined(separator: ", "))")
+        lines.append("              adds \(t.specials.addBos ? "BOS" : "no BOS"), \(t.specials.addEos ? "EOS" : "no EOS"); \(t.addedTokens.count) added tokens; chat template \(t.chatTemplate == nil ? "none" : "present")")
+        return lines
+    }
+
+    func tokenizerJSON(_ t: Tokenizer, embeddingRows rows: Int?) -> JSONValue {
+        .object([
+            ("kind", .string(t.kind)), ("source", .string(t.source)), ("vocab_size", .int(t.vocabularySize)),
+            ("embedding_rows", rows.map { .int($0) } ?? .null),
+            ("pre_tokenizer", .string(t.preDescription)), ("llama_cpp_pre", t.preName.map { .string($0) } ?? .null),
+            ("special_tokens", .object(specialsList(t).map { ($0.0, .object([("id", .int($0.1)), ("text", .string(t.vocabulary[$0.1]))])) })),
+            ("add_bos", .bool(t.specials.addBos)), ("add_eos", .bool(t.specials.addEos)),
+            ("end_of_generation", .array(t.specials.endOfGeneration.map { .int($0) })),
+            ("added_tokens", .int(t.addedTokens.count)), ("chat_template", .bool(t.chatTemplate != nil)),
+        ])
     }
 
     func metadataJSON(_ v: MetadataValue) -> JSONValue {
