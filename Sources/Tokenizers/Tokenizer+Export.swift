@@ -137,6 +137,16 @@ extension Tokenizer {
         if let modelMaxLength { config.append(("model_max_length", .int(modelMaxLength))) }
         config.append(("tokenizer_class", .string("PreTrainedTokenizerFast")))
         files.append(("tokenizer_config.json", Array((JSONValue.object(config).serialized(indent: 2) + "\n").utf8)))
+        // generation_config.json: every id that ends generation (EOS first, then e.g. an end-of-turn token).
+        if !specials.endOfGeneration.isEmpty || specials.bos != nil {
+            var gen: [(String, JSONValue)] = []
+            if let b = specials.bos { gen.append(("bos_token_id", .int(b))) }
+            let ends = specials.endOfGeneration
+            if ends.count == 1 { gen.append(("eos_token_id", .int(ends[0]))) } else if !ends.isEmpty {
+                gen.append(("eos_token_id", .array(ends.map { .int($0) })))
+            }
+            files.append(("generation_config.json", Array((JSONValue.object(gen).serialized(indent: 2) + "\n").utf8)))
+        }
         if case .sentencePiece(let enc) = model, let spm = (enc as? SentencePiecePair)?.prefixed {
             let pieces = (0..<spm.vocabularySize).map { i in
                 SentencePieceModel.Piece(

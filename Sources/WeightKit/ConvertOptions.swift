@@ -162,13 +162,14 @@ public struct ConvertSummary: Sendable {
     /// Things the user should know (a config.json left as it was, …).
     public let notes: [String]
 
-    /// `{"input","output","format","naming","dtype","tensors","bytes","seconds","files":[{"path","bytes","sha256"}]}`.
+    /// `{"input","output","format","naming","dtype","tensors","bytes","seconds","files":[{"path","bytes","sha256"}],"notes":[…]}`.
     public var json: JSONValue {
         .object([
             ("input", .string(input)), ("output", .string(output)), ("format", .string(format.rawValue)),
             ("naming", .string(naming.rawValue)), ("dtype", .string(dtype)), ("tensors", .int(tensors)), ("bytes", .int(bytes)),
             ("seconds", .double((seconds * 1000).rounded() / 1000)),
             ("files", .array(files.map { .object([("path", .string($0.path)), ("bytes", .int($0.bytes)), ("sha256", .string($0.sha256))]) })),
+            ("notes", .array(notes.map { .string($0) })),
         ])
     }
 }

@@ -16,9 +16,12 @@ extension Converter {
     ) throws -> [(name: String, bytes: [UInt8])] {
         guard options.tokenizer else { return [] }
         let inputIsGGUF = c.format == .gguf
+        // A GGUF input's own keys go into a GGUF output as they are (the plan carries them), unless
+        // --pre asks for another name.
+        if inputIsGGUF, format == .gguf, options.pre == nil { return [] }
         let tokenizer: Tokenizer?
         if inputIsGGUF {
-            tokenizer = try Tokenizer.fromGGUF(c.metadata, path: input)
+            tokenizer = try ggufTokenizer(c.metadata, path: input)
         } else if format == .gguf {
             let dir = directoryOf(input)
             tokenizer = Tokenizer.exists(inDirectory: dir) ? try Tokenizer.loadForGGUF(path: dir) : nil
@@ -37,8 +40,6 @@ extension Converter {
         }
         switch format {
         case .gguf:
-            // A GGUF input's own keys are carried over as they are, unless --pre asks for another name.
-            if inputIsGGUF, options.pre == nil { return [] }
             for key in plan.metadata.keys where key.hasPrefix("tokenizer.") { plan.metadata[key] = nil }
             for e in try tokenizer.ggufMetadata(pre: options.pre, embeddingRows: rows, path: input) {
                 plan.metadata[e.key] = e.value
@@ -49,7 +50,7 @@ extension Converter {
             if !inputIsGGUF {
                 // The input's own files, byte for byte.
                 let dir = directoryOf(input)
-                return try Tokenizer.fileNames.compactMap { name in
+                return Tokenizer.fileNames.compactMap { name in
                     let path = dir + "/" + name
                     guard let data = FileManager.default.contents(atPath: path) else { return nil }
                     return (name, [UInt8](data))
@@ -57,6 +58,16 @@ extension Converter {
             }
             let maxLength = try? ModelLayouts.graph(for: c).config.maxPositions
             return try tokenizer.huggingFaceFiles(modelMaxLength: maxLength)
+        }
+    }
+
+    /// A GGUF input's tokenizer, with a hint when its keys are unusable.
+    static func ggufTokenizer(_ metadata: Metadata, path: String) throws -> Tokenizer? {
+        let result = Result { () throws(TokenizerError) -> Tokenizer? in try Tokenizer.fromGGUF(metadata, path: path) }
+        switch result {
+        case .success(let t): return t
+        case .failure(let e):
+            throw TokenizerError(path, "the tokenizer keys cannot be used: \(e.message) (--no-tokenizer converts without them)")
         }
     }
 

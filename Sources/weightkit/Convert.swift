@@ -88,7 +88,8 @@ struct Convert: ParsableCommand {
         _ = wk_set_mmap_threshold(1 << 20)
         let bar = ProgressBar()
         let summary = try guarded { try convert(bar) }
-        for n in summary.notes { writeStandardError("weightkit: note: \(n)\n") }
+        // Notes go to stderr, or into the JSON summary with --json.
+        if !json { for n in summary.notes { writeStandardError("weightkit: note: \(n)\n") } }
         if json {
             printJSON(summary.json)
         } else {
