@@ -22,6 +22,6 @@ struct WeightKitCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Inspect.self, Graph.self, Run.self, Tokenize.self, Generate.self, Verify.self, Bench.self, Analyze.self,
-            Convert.self, Diff.self,
+            Convert.self, Diff.self, Compare.self,
         ])
 }
