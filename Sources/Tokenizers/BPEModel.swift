@@ -7,21 +7,111 @@
 //   2. while some adjacent pair of symbols has a merge, the pair with the lowest rank is merged
 //      (leftmost first among equal ranks);
 //   3. with `ignoreMerges` (Llama-3) a word that is itself in the vocabulary is taken whole first.
+//
+// Storage, chosen for load time (a 128k vocabulary with 280k merges) and encode speed: token texts are
+// UTF-8 bytes back to back, found by an open-addressing table hashed over the bytes (so two texts are
+// the same token only when their bytes are equal: Swift's `String ==` would also join canonically
+// equivalent texts such as U+212B and U+00C5, which are different tokens); merges are an open-addressing
+// table from an id pair to (rank, merged id); and the words of one `encode` call are cached in flat arrays.
 
 #if canImport(Glibc)
     import Glibc
 #endif
+
+/// Strings as UTF-8 bytes back to back: string i is `bytes[offsets[i] ..< offsets[i + 1]]`.
+struct PackedStrings: Sendable {
+    var bytes: [UInt8] = []
+    var offsets: [Int32] = [0]
+
+    init() {}
+
+    init(_ strings: [String]) {
+        offsets.reserveCapacity(strings.count + 1)
+        for s in strings { append(s) }
+    }
+
+    /// `utf8` holds the strings back to back and `ends` the end offset of each (validated UTF-8).
+    init(utf8: [UInt8], ends: [Int32]) {
+        bytes = utf8
+        offsets = [0] + ends
+    }
+
+    var count: Int { offsets.count - 1 }
+
+    mutating func append(_ s: String) {
+        bytes.append(contentsOf: s.utf8)
+        offsets.append(Int32(truncatingIfNeeded: bytes.count))
+    }
+
+    func range(_ i: Int) -> Range<Int> { Int(offsets[i])..<Int(offsets[i + 1]) }
+
+    func string(_ i: Int) -> String {
+        bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range(i)]), as: UTF8.self) }
+    }
+
+    /// Every string, as Swift strings.
+    func strings() -> [String] {
+        bytes.withUnsafeBufferPointer { b in
+            offsets.withUnsafeBufferPointer { o in
+                (0..<(o.count - 1)).map { i in
+                    String(decoding: UnsafeBufferPointer(rebasing: b[Int(o[i])..<Int(o[i + 1])]), as: UTF8.self)
+                }
+            }
+        }
+    }
+}
+
+/// Merge rules as byte ranges of one buffer: merge k joins `bytes[bounds[4k] ..< bounds[4k+1]]` and
+/// `bytes[bounds[4k+2] ..< bounds[4k+3]]` (the two ranges need not touch: `"a b"` strings keep their space).
+struct PackedMerges: Sendable {
+    var bytes: [UInt8] = []
+    var bounds: [Int32] = []
+
+    init() {}
+
+    init(_ pairs: [(String, String)]) {
+        bounds.reserveCapacity(pairs.count * 4)
+        for (a, b) in pairs {
+            let s = Int32(truncatingIfNeeded: bytes.count)
+            bytes.append(contentsOf: a.utf8)
+            let m = Int32(truncatingIfNeeded: bytes.count)
+            bytes.append(contentsOf: b.utf8)
+            bounds += [s, m, m, Int32(truncatingIfNeeded: bytes.count)]
+        }
+    }
+
+    var count: Int { bounds.count / 4 }
+}
+
+/// FNV-1a (64-bit) over bytes, continuing from `h` so that two ranges can be hashed as one string.
+@inline(__always)
+func fnv1a(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+    var h = h
+    for i in 0..<n { h = (h ^ UInt64(p[i])) &* 0x0000_0100_0000_01b3 }
+    return h
+}
+
+@inline(__always)
+func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    if n > 16 { return memcmp(a, b, n) == 0 }
+    for i in 0..<n where a[i] != b[i] { return false }
+    return true
+}
 
 /// A BPE vocabulary with its merges.
 final class BPEModel: Sendable {
 
     /// Token text by id, as stored in the vocabulary (byte-level tokens in GPT-2's alphabet).
     let tokens: [String]
-    let ids: [String: Int32]
-    /// (left << 32 | right) → (rank << 32 | merged id).
-    let merges: [UInt64: UInt64]
-    /// The merges as pairs of ids in rank order, as read (for writing the vocabulary out again).
-    let mergeList: [(Int32, Int32)]
+    /// The same texts as UTF-8 bytes, for the look-up table.
+    let texts: PackedStrings
+    /// Open addressing from token text to id (−1: empty); a power of two, at most half full. A text that
+    /// appears twice is found as its first id.
+    let slots: [Int32]
+    /// Merges, open addressing: slot i holds the key (left << 32 | right, `UInt64.max` when empty) at 2i
+    /// and (rank << 32 | merged id) at 2i + 1; a power of two of slots, at most half full.
+    let mergeTable: [UInt64]
+    let mergeShift: UInt64
     let byteLevel: Bool
     let ignoreMerges: Bool
     let byteFallback: Bool
@@ -29,103 +119,282 @@ final class BPEModel: Sendable {
     let fuseUnknown: Bool
     /// Byte-level: the id of each byte's alphabet character. Byte fallback: the id of `<0xNN>`.
     let byteIds: [Int32]
-    /// The bytes each token decodes to (byte-level alphabet undone; `<0xNN>` as its byte).
-    let tokenBytes: [[UInt8]]
+    /// Non-byte-level: the id of each ASCII character (−1 when it is not a token), a shortcut for step 1.
+    let asciiIds: [Int32]
+    /// The first text that appears twice, by its two ids (a tokenizer.json vocabulary cannot have one).
+    let duplicate: (first: Int, second: Int)?
+    /// The merges as pairs of ids in rank order, as read (for writing the vocabulary out again).
+    let mergeList: [(Int32, Int32)]
 
-    /// Words already encoded during one `encode` call.
-    typealias Cache = [WordKey: [Int32]]
-    static let cacheLimit = 1 << 17
+    var count: Int { tokens.count }
 
-    /// - Parameters: `merges` as pairs of token texts in rank order.
+    /// Token text → id, by UTF-8 bytes (`ids[text]`; the first id of a text that appears twice).
+    var ids: IdLookup { IdLookup(model: self) }
+
+    struct IdLookup {
+        let model: BPEModel
+        subscript(_ text: String) -> Int32? {
+            var t = text
+            let id = t.withUTF8 { model.id(of: $0) }
+            return id >= 0 ? id : nil
+        }
+    }
+
+    /// - Parameters: `tokens` and the same texts packed as `texts` (made from `tokens` when nil); `merges` in
+    ///   rank order, each two token texts.
     init(
-        tokens: [String], merges: [(String, String)], byteLevel: Bool, ignoreMerges: Bool = false,
+        tokens: [String], texts: PackedStrings? = nil, merges: PackedMerges, byteLevel: Bool, ignoreMerges: Bool = false,
         byteFallback: Bool = false, unknownId: Int32? = nil, fuseUnknown: Bool = false, path: String
     ) throws(TokenizerError) {
+        let texts = texts ?? PackedStrings(tokens)
+        precondition(texts.count == tokens.count, "texts and tokens differ in count")
+        let n = texts.count
+        var capacity = 16
+        while capacity < 2 * n { capacity <<= 1 }
+        var slots = [Int32](repeating: -1, count: capacity)
+        var duplicate: (Int, Int)? = nil
+        texts.bytes.withUnsafeBufferPointer { tb in
+            texts.offsets.withUnsafeBufferPointer { off in
+                slots.withUnsafeMutableBufferPointer { s in
+                    let base = tb.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                    let mask = capacity - 1
+                    for i in 0..<n {
+                        let p = base + Int(off[i])
+                        let len = Int(off[i + 1] - off[i])
+                        var h = Int(truncatingIfNeeded: fnv1a(p, len)) & mask
+                        var dup = false
+                        while s[h] >= 0 {
+                            let j = Int(s[h])
+                            if Int(off[j + 1] - off[j]) == len, bytesEqual(p, base + Int(off[j]), len) {
+                                if duplicate == nil { duplicate = (j, i) }
+                                dup = true
+                                break
+                            }
+                            h = (h + 1) & mask
+                        }
+                        if !dup { s[h] = Int32(i) }
+                    }
+                }
+            }
+        }
         self.tokens = tokens
-        var ids: [String: Int32] = [:]
-        ids.reserveCapacity(tokens.count)
-        // A text that appears twice keeps its first id (GGUF vocabularies can repeat a text; a
-        // tokenizer.json vocabulary cannot, being a JSON object).
-        for (i, t) in tokens.enumerated() where ids[t] == nil { ids[t] = Int32(i) }
-        self.ids = ids
-        var m: [UInt64: UInt64] = [:]
-        m.reserveCapacity(merges.count)
+        self.texts = texts
+        self.slots = slots
+        self.duplicate = duplicate
+
+        var mcap = 16
+        while mcap < 2 * merges.count { mcap <<= 1 }
+        let shift = UInt64(64 - mcap.trailingZeroBitCount)
+        var table = [UInt64](repeating: .max, count: 2 * mcap)
+        var failure: TokenizerError? = nil
         var list: [(Int32, Int32)] = []
         list.reserveCapacity(merges.count)
-        for (rank, (a, b)) in merges.enumerated() {
-            guard let ia = ids[a], let ib = ids[b] else {
-                let missing = ids[a] == nil ? a : b
-                throw TokenizerError(path, "merge \(rank) (\(quoted(a)) \(quoted(b))) names \(quoted(missing)), which is not in the vocabulary")
+        merges.bytes.withUnsafeBufferPointer { mb in
+            merges.bounds.withUnsafeBufferPointer { bd in
+                table.withUnsafeMutableBufferPointer { t in
+                    let base = mb.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                    let mask = mcap - 1
+                    for rank in 0..<(bd.count / 4) {
+                        let a = base + Int(bd[4 * rank]), aLen = Int(bd[4 * rank + 1] - bd[4 * rank])
+                        let b = base + Int(bd[4 * rank + 2]), bLen = Int(bd[4 * rank + 3] - bd[4 * rank + 2])
+                        let ha = fnv1a(a, aLen)
+                        let ia = Self.find(ha, a, aLen, tokens: texts, slots: slots)
+                        let ib = Self.find(fnv1a(b, bLen), b, bLen, tokens: texts, slots: slots)
+                        guard ia >= 0, ib >= 0 else {
+                            let sa = String(decoding: UnsafeBufferPointer(start: a, count: aLen), as: UTF8.self)
+                            let sb = String(decoding: UnsafeBufferPointer(start: b, count: bLen), as: UTF8.self)
+                            failure = TokenizerError(path, "merge \(rank) (\(quoted(sa)) \(quoted(sb))) names \(quoted(ia < 0 ? sa : sb)), which is not in the vocabulary")
+                            return
+                        }
+                        let im = Self.find(fnv1a(b, bLen, ha), a, aLen, b, bLen, tokens: texts, slots: slots)
+                        guard im >= 0 else {
+                            let sa = String(decoding: UnsafeBufferPointer(start: a, count: aLen), as: UTF8.self)
+                            let sb = String(decoding: UnsafeBufferPointer(start: b, count: bLen), as: UTF8.self)
+                            failure = TokenizerError(path, "merge \(rank) (\(quoted(sa)) \(quoted(sb))) makes \(quoted(sa + sb)), which is not in the vocabulary")
+                            return
+                        }
+                        list.append((ia, ib))
+                        let key = UInt64(UInt32(ia)) << 32 | UInt64(UInt32(ib))
+                        var h = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+                        while t[2 * h] != .max && t[2 * h] != key { h = (h + 1) & mask }
+                        if t[2 * h] == .max {  // a pair listed twice keeps its first rank
+                            t[2 * h] = key
+                            t[2 * h + 1] = UInt64(rank) << 32 | UInt64(UInt32(im))
+                        }
+                    }
+                }
             }
-            guard let im = ids[a + b] else {
-                throw TokenizerError(path, "merge \(rank) (\(quoted(a)) \(quoted(b))) makes \(quoted(a + b)), which is not in the vocabulary")
-            }
-            list.append((ia, ib))
-            let key = UInt64(UInt32(ia)) << 32 | UInt64(UInt32(ib))
-            if m[key] == nil { m[key] = UInt64(rank) << 32 | UInt64(UInt32(im)) }
         }
-        self.merges = m
+        if let failure { throw failure }
+        self.mergeTable = table
         self.mergeList = list
+        self.mergeShift = shift
         self.byteLevel = byteLevel
         self.ignoreMerges = ignoreMerges
         self.byteFallback = byteFallback
         self.unknownId = unknownId
         self.fuseUnknown = fuseUnknown
         var byteIds = [Int32](repeating: -1, count: 256)
+        var asciiIds = [Int32](repeating: -1, count: 128)
         for b in 0..<256 {
-            let text = byteLevel ? String(Unicode.Scalar(ByteLevel.byteToScalar[b])!) : byteTokenText(UInt8(b))
-            byteIds[b] = ids[text] ?? -1
+            let text = Array((byteLevel ? String(Unicode.Scalar(ByteLevel.byteToScalar[b])!) : byteTokenText(UInt8(b))).utf8)
+            byteIds[b] = text.withUnsafeBufferPointer { Self.find($0.baseAddress!, $0.count, tokens: texts, slots: slots) }
+            if b < 128 {
+                asciiIds[b] = withUnsafePointer(to: UInt8(b)) { Self.find($0, 1, tokens: texts, slots: slots) }
+            }
         }
         self.byteIds = byteIds
-        self.tokenBytes = tokens.map { t in
-            if byteLevel { return ByteLevel.decode(t) ?? Array(t.utf8) }
-            if let b = parseByteToken(t) { return [b] }
-            return Array(t.utf8)
+        self.asciiIds = asciiIds
+    }
+
+    /// - Parameters: `merges` as pairs of token texts in rank order.
+    convenience init(
+        tokens: [String], merges: [(String, String)], byteLevel: Bool, ignoreMerges: Bool = false,
+        byteFallback: Bool = false, unknownId: Int32? = nil, fuseUnknown: Bool = false, path: String
+    ) throws(TokenizerError) {
+        try self.init(
+            tokens: tokens, merges: PackedMerges(merges), byteLevel: byteLevel, ignoreMerges: ignoreMerges,
+            byteFallback: byteFallback, unknownId: unknownId, fuseUnknown: fuseUnknown, path: path)
+    }
+
+    // MARK: Look-ups
+
+    /// The id of the token whose text is the `n` bytes at `p` (then the `m` bytes at `q`), or −1.
+    @inline(__always)
+    static func find(
+        _ h: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int, _ q: UnsafePointer<UInt8>? = nil, _ m: Int = 0,
+        tokens: PackedStrings, slots: [Int32]
+    ) -> Int32 {
+        tokens.bytes.withUnsafeBufferPointer { tb in
+            tokens.offsets.withUnsafeBufferPointer { off in
+                slots.withUnsafeBufferPointer { s in
+                    let mask = s.count - 1
+                    var i = Int(truncatingIfNeeded: h) & mask
+                    while true {
+                        let id = Int(s[i])
+                        if id < 0 { return -1 }
+                        let start = Int(off[id])
+                        if Int(off[id + 1]) - start == n + m, let base = tb.baseAddress, bytesEqual(p, base + start, n),
+                            m == 0 || bytesEqual(q!, base + start + n, m)
+                        {
+                            return Int32(id)
+                        }
+                        i = (i + 1) & mask
+                    }
+                }
+            }
         }
     }
 
-    /// Appends the ids of one word (its UTF-8 bytes; for a byte-level model the raw bytes, not the alphabet).
-    func encodeWord(_ word: UnsafeBufferPointer<UInt8>, into out: inout [Int32], cache: inout Cache) {
-        if word.isEmpty { return }
-        if let hit = cache[WordKey(borrowing: word)] {
-            out.append(contentsOf: hit)
-            return
+    @inline(__always)
+    static func find(_ p: UnsafePointer<UInt8>, _ n: Int, tokens: PackedStrings, slots: [Int32]) -> Int32 {
+        find(fnv1a(p, n), p, n, tokens: tokens, slots: slots)
+    }
+
+    /// The id of a token text given as bytes, or −1.
+    func id(of text: UnsafeBufferPointer<UInt8>) -> Int32 {
+        guard let p = text.baseAddress else { return -1 }
+        return Self.find(p, text.count, tokens: texts, slots: slots)
+    }
+
+    /// The bytes a token decodes to (byte-level alphabet undone; `<0xNN>` as its byte).
+    func tokenBytes(_ id: Int) -> [UInt8] {
+        let raw = Array(texts.bytes[texts.range(id)])
+        let text = String(decoding: raw, as: UTF8.self)
+        if byteLevel { return ByteLevel.decode(text) ?? raw }
+        if let b = parseByteToken(text) { return [b] }
+        return raw
+    }
+
+    /// Whether the word can be cut before each `marker` that follows another character, with the same ids as
+    /// the uncut word: no token (and so no merge, since merges make tokens) holds the marker after a character
+    /// other than the marker itself, the marker is one character that is itself a token, and no word is taken
+    /// whole (`ignoreMerges`). Metaspace tokenizers that keep the whole text as one word are cut this way.
+    func canCut(before marker: [UInt8]) -> Bool {
+        guard !byteLevel, !ignoreMerges, let lead = marker.first, utf8Length(lead) == marker.count,
+            marker.withUnsafeBufferPointer({ id(of: $0) }) >= 0
+        else { return false }
+        let m = marker.count
+        return texts.bytes.withUnsafeBufferPointer { tb in
+            for t in 0..<texts.count {
+                let r = texts.range(t)
+                var i = r.lowerBound + 1
+                while i + m <= r.upperBound {
+                    if tb[i] == lead, bytesEqual(tb.baseAddress! + i, marker, m) {
+                        if i - m < r.lowerBound || !bytesEqual(tb.baseAddress! + i - m, marker, m) { return false }
+                        i += m
+                    } else {
+                        i += 1
+                    }
+                }
+            }
+            return true
         }
-        var syms: [Int32] = []
-        syms.reserveCapacity(word.count)
-        if ignoreMerges, let whole = wholeWordId(word) {
-            syms.append(whole)
+    }
+
+    // MARK: Encoding
+
+    /// Appends the ids of one word (its UTF-8 bytes; for a byte-level model the raw bytes, not the alphabet).
+    /// `whole: false` skips taking the word whole (`ignoreMerges`).
+    func encodeWord(_ word: UnsafeBufferPointer<UInt8>, into out: inout [Int32], cache: inout Cache, whole: Bool = true) {
+        guard let wp = word.baseAddress, !word.isEmpty else { return }
+        let h = fnv1a(wp, word.count)
+        if cache.lookup(h, wp, word.count, into: &out) { return }
+        var syms = cache.takeScratch()
+        if ignoreMerges, whole, let id = wholeWordId(word) {
+            syms.removeAll(keepingCapacity: true)
+            syms.append(id)
         } else {
+            syms.removeAll(keepingCapacity: true)
             initialSymbols(word, into: &syms)
             mergeAll(&syms)
         }
         out.append(contentsOf: syms)
-        if word.count <= 256 {
-            if cache.count >= BPEModel.cacheLimit { cache.removeAll(keepingCapacity: true) }
-            cache[WordKey(owning: Array(word))] = syms
-        }
+        if word.count <= 256 { cache.insert(h, wp, word.count, syms) }
+        cache.returnScratch(syms)
     }
 
+    /// The id of the whole word, if it is a token.
     private func wholeWordId(_ word: UnsafeBufferPointer<UInt8>) -> Int32? {
-        let text = byteLevel ? ByteLevel.encode(word) : String(decoding: word, as: UTF8.self)
-        return ids[text]
+        if !byteLevel {
+            let id = self.id(of: word)
+            return id >= 0 ? id : nil
+        }
+        // The word in GPT-2's alphabet: each byte one character of one or two UTF-8 bytes.
+        var text: [UInt8] = []
+        text.reserveCapacity(word.count * 2)
+        for b in word {
+            let v = ByteLevel.byteToScalar[Int(b)]
+            if v < 0x80 {
+                text.append(UInt8(v))
+            } else {
+                text.append(UInt8(0xC0 | (v >> 6)))
+                text.append(UInt8(0x80 | (v & 0x3F)))
+            }
+        }
+        let id = text.withUnsafeBufferPointer { self.id(of: $0) }
+        return id >= 0 ? id : nil
     }
 
     private func initialSymbols(_ word: UnsafeBufferPointer<UInt8>, into syms: inout [Int32]) {
         if byteLevel {
-            for b in word {
-                let id = byteIds[Int(b)]
-                if id >= 0 { syms.append(id) } else if let u = unknownId { appendUnknown(u, &syms) }
+            byteIds.withUnsafeBufferPointer { ids in
+                for b in word {
+                    let id = ids[Int(b)]
+                    if id >= 0 { syms.append(id) } else if let u = unknownId { appendUnknown(u, &syms) }
+                }
             }
             return
         }
         var i = 0
         var lastWasUnknown = false
+        let base = word.baseAddress!
         while i < word.count {
-            let len = utf8Length(word[i])
+            let b0 = word[i]
+            let len = utf8Length(b0)
             let end = min(i + len, word.count)
-            let ch = String(decoding: UnsafeBufferPointer(rebasing: word[i..<end]), as: UTF8.self)
-            if let id = ids[ch] {
+            let id = b0 < 0x80 ? asciiIds[Int(b0)] : Self.find(base + i, end - i, tokens: texts, slots: slots)
+            if id >= 0 {
                 syms.append(id)
                 lastWasUnknown = false
             } else if byteFallback, (i..<end).allSatisfy({ byteIds[Int(word[$0])] >= 0 }) {
@@ -144,37 +413,62 @@ final class BPEModel: Sendable {
         syms.append(u)
     }
 
+    /// (rank << 32 | merged id) of the pair, or `UInt64.max` when the pair has no merge.
     @inline(__always)
-    private func merge(_ a: Int32, _ b: Int32) -> UInt64? {
-        merges[UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))]
+    static func merge(_ a: Int32, _ b: Int32, _ t: UnsafeBufferPointer<UInt64>, _ shift: UInt64) -> UInt64 {
+        let key = UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))
+        let mask = t.count / 2 - 1
+        var h = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+        while true {
+            let k = t[2 * h]
+            if k == key { return t[2 * h + 1] }
+            if k == .max { return .max }
+            h = (h + 1) & mask
+        }
     }
 
     /// Applies merges lowest rank first, leftmost first among equals.
     func mergeAll(_ syms: inout [Int32]) {
         if syms.count < 2 { return }
-        if syms.count > 48 {
+        if syms.count > 64 {
             mergeLong(&syms)
             return
         }
-        while syms.count > 1 {
-            var best = UInt64.max
-            var at = -1
-            for p in 0..<(syms.count - 1) {
-                if let m = merge(syms[p], syms[p + 1]), m >> 32 < best >> 32 {
-                    best = m
-                    at = p
+        let shift = mergeShift
+        let kept = mergeTable.withUnsafeBufferPointer { t in
+            syms.withUnsafeMutableBufferPointer { s in
+                // ranks[p]: the merge of s[p], s[p + 1], looked up again only beside a merge.
+                var n = s.count
+                withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n) { ranks in
+                    for p in 0..<(n - 1) { ranks[p] = Self.merge(s[p], s[p + 1], t, shift) }
+                    while n > 1 {
+                        var best = UInt64.max
+                        var at = -1
+                        for p in 0..<(n - 1) where ranks[p] >> 32 < best >> 32 {
+                            best = ranks[p]
+                            at = p
+                        }
+                        if at < 0 { break }
+                        s[at] = Int32(truncatingIfNeeded: best & 0xFFFF_FFFF)
+                        for p in (at + 1)..<(n - 1) {
+                            s[p] = s[p + 1]
+                            ranks[p] = ranks[p + 1]
+                        }
+                        n -= 1
+                        if at > 0 { ranks[at - 1] = Self.merge(s[at - 1], s[at], t, shift) }
+                        if at < n - 1 { ranks[at] = Self.merge(s[at], s[at + 1], t, shift) }
+                    }
                 }
+                return n
             }
-            if at < 0 { break }
-            syms[at] = Int32(truncatingIfNeeded: best & 0xFFFF_FFFF)
-            syms.remove(at: at + 1)
         }
+        syms.removeLast(syms.count - kept)
     }
 
     /// The same merges with a heap and a linked list, for long words (O(n log n)).
     private func mergeLong(_ syms: inout [Int32]) {
         let n = syms.count
-        var id = syms
+        let shift = mergeShift
         var next = [Int32](unsafeUninitializedCapacity: n) { buf, count in
             for i in 0..<n { buf[i] = Int32(i + 1) }
             count = n
@@ -183,32 +477,130 @@ final class BPEModel: Sendable {
             for i in 0..<n { buf[i] = Int32(i - 1) }
             count = n
         }
-        var alive = [Bool](repeating: true, count: n)
         var heap = MinHeap()
-        for p in 0..<(n - 1) {
-            if let m = merge(id[p], id[p + 1]) { heap.push((m >> 32) << 32 | UInt64(p)) }
+        mergeTable.withUnsafeBufferPointer { t in
+            syms.withUnsafeMutableBufferPointer { id in
+                next.withUnsafeMutableBufferPointer { next in
+                    prev.withUnsafeMutableBufferPointer { prev in
+                        for p in 0..<(n - 1) {
+                            let m = Self.merge(id[p], id[p + 1], t, shift)
+                            if m != .max { heap.push((m >> 32) << 32 | UInt64(p)) }
+                        }
+                        while let top = heap.pop() {
+                            let rank = top >> 32
+                            let p = Int(top & 0xFFFF_FFFF)
+                            guard id[p] >= 0 else { continue }  // merged into its left neighbour
+                            let q = Int(next[p])
+                            guard q < n else { continue }
+                            let m = Self.merge(id[p], id[q], t, shift)
+                            guard m != .max, m >> 32 == rank else { continue }
+                            id[p] = Int32(truncatingIfNeeded: m & 0xFFFF_FFFF)
+                            id[q] = -1
+                            let r = Int(next[q])
+                            next[p] = Int32(r)
+                            if r < n { prev[r] = Int32(p) }
+                            let l = Int(prev[p])
+                            if l >= 0 {
+                                let ml = Self.merge(id[l], id[p], t, shift)
+                                if ml != .max { heap.push((ml >> 32) << 32 | UInt64(l)) }
+                            }
+                            if r < n {
+                                let mr = Self.merge(id[p], id[r], t, shift)
+                                if mr != .max { heap.push((mr >> 32) << 32 | UInt64(p)) }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        while let top = heap.pop() {
-            let rank = top >> 32
-            let p = Int(top & 0xFFFF_FFFF)
-            guard alive[p] else { continue }
-            let q = Int(next[p])
-            guard q < n, let m = merge(id[p], id[q]), m >> 32 == rank else { continue }
-            id[p] = Int32(truncatingIfNeeded: m & 0xFFFF_FFFF)
-            alive[q] = false
-            let r = Int(next[q])
-            next[p] = Int32(r)
-            if r < n { prev[r] = Int32(p) }
-            let l = Int(prev[p])
-            if l >= 0, let ml = merge(id[l], id[p]) { heap.push((ml >> 32) << 32 | UInt64(l)) }
-            if r < n, let mr = merge(id[p], id[r]) { heap.push((mr >> 32) << 32 | UInt64(p)) }
+        var k = 0
+        for i in 0..<n where syms[i] >= 0 {
+            syms[k] = syms[i]
+            k += 1
         }
-        syms.removeAll(keepingCapacity: true)
-        var p = 0
-        while p < n {
-            syms.append(id[p])
-            p = Int(next[p])
+        syms.removeLast(n - k)
+    }
+
+    // MARK: The word cache
+
+    /// Words already encoded during one `encode` call (or one batch): their bytes and ids in flat arrays,
+    /// found by open addressing; emptied when it holds `limit` words.
+    struct Cache {
+        static let limit = 1 << 17
+        private struct Entry {
+            var hash: UInt64
+            var byteStart: Int32
+            var byteCount: Int32
+            var idStart: Int32
+            var idCount: Int32
         }
+        private var slots: [Int32] = []
+        private var entries: [Entry] = []
+        private var bytes: [UInt8] = []
+        private var ids: [Int32] = []
+        private var scratch: [Int32] = []
+
+        init() {}
+
+        /// Appends the cached ids of the word to `out`; false when the word is not cached.
+        @inline(__always)
+        func lookup(_ h: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int, into out: inout [Int32]) -> Bool {
+            if slots.isEmpty { return false }
+            let mask = slots.count - 1
+            var i = Int(truncatingIfNeeded: h) & mask
+            while true {
+                let e = Int(slots[i])
+                if e < 0 { return false }
+                let entry = entries[e]
+                if entry.hash == h, Int(entry.byteCount) == n,
+                    bytes.withUnsafeBufferPointer({ bytesEqual(p, $0.baseAddress! + Int(entry.byteStart), n) })
+                {
+                    let s = Int(entry.idStart)
+                    ids.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[s..<(s + Int(entry.idCount))])) }
+                    return true
+                }
+                i = (i + 1) & mask
+            }
+        }
+
+        mutating func insert(_ h: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int, _ wordIds: [Int32]) {
+            if entries.count >= Cache.limit || bytes.count + n > Int(Int32.max) || ids.count + wordIds.count > Int(Int32.max) {
+                entries.removeAll(keepingCapacity: true)
+                bytes.removeAll(keepingCapacity: true)
+                ids.removeAll(keepingCapacity: true)
+                for i in slots.indices { slots[i] = -1 }
+            }
+            if 2 * (entries.count + 1) > slots.count { grow() }
+            let e = Entry(
+                hash: h, byteStart: Int32(bytes.count), byteCount: Int32(n), idStart: Int32(ids.count),
+                idCount: Int32(wordIds.count))
+            bytes.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+            ids.append(contentsOf: wordIds)
+            place(h, Int32(entries.count))
+            entries.append(e)
+        }
+
+        private mutating func place(_ h: UInt64, _ e: Int32) {
+            let mask = slots.count - 1
+            var i = Int(truncatingIfNeeded: h) & mask
+            while slots[i] >= 0 { i = (i + 1) & mask }
+            slots[i] = e
+        }
+
+        private mutating func grow() {
+            let capacity = max(64, slots.count * 2)
+            slots = [Int32](repeating: -1, count: capacity)
+            for (k, e) in entries.enumerated() { place(e.hash, Int32(k)) }
+        }
+
+        /// Working space for one word's symbols, reused from word to word.
+        mutating func takeScratch() -> [Int32] {
+            var s: [Int32] = []
+            swap(&s, &scratch)
+            return s
+        }
+
+        mutating func returnScratch(_ s: [Int32]) { scratch = s }
     }
 }
 
@@ -243,57 +635,36 @@ struct MinHeap {
     private var a: [UInt64] = []
     mutating func push(_ x: UInt64) {
         a.append(x)
-        var i = a.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            if a[p] <= a[i] { break }
-            a.swapAt(p, i)
-            i = p
+        a.withUnsafeMutableBufferPointer { a in
+            var i = a.count - 1
+            while i > 0 {
+                let p = (i - 1) / 2
+                if a[p] <= x { break }
+                a[i] = a[p]
+                i = p
+            }
+            a[i] = x
         }
     }
     mutating func pop() -> UInt64? {
         guard let top = a.first else { return nil }
         let last = a.removeLast()
         if !a.isEmpty {
-            a[0] = last
-            var i = 0
-            let n = a.count
-            while true {
-                let l = 2 * i + 1
-                if l >= n { break }
-                var c = l
-                if l + 1 < n, a[l + 1] < a[l] { c = l + 1 }
-                if a[i] <= a[c] { break }
-                a.swapAt(i, c)
-                i = c
+            a.withUnsafeMutableBufferPointer { a in
+                var i = 0
+                let n = a.count
+                while true {
+                    let l = 2 * i + 1
+                    if l >= n { break }
+                    var c = l
+                    if l + 1 < n, a[l + 1] < a[l] { c = l + 1 }
+                    if last <= a[c] { break }
+                    a[i] = a[c]
+                    i = c
+                }
+                a[i] = last
             }
         }
         return top
     }
-}
-
-/// A word's bytes as a dictionary key: owned when stored, borrowed for a look-up.
-struct WordKey: Hashable, @unchecked Sendable {
-    private let owned: [UInt8]?
-    private let borrowed: UnsafeBufferPointer<UInt8>?
-
-    init(owning bytes: [UInt8]) {
-        owned = bytes
-        borrowed = nil
-    }
-    init(borrowing bytes: UnsafeBufferPointer<UInt8>) {
-        owned = nil
-        borrowed = bytes
-    }
-
-    private func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        if let owned { return owned.withUnsafeBytes(body) }
-        return body(UnsafeRawBufferPointer(borrowed!))
-    }
-
-    static func == (a: WordKey, b: WordKey) -> Bool {
-        a.withBytes { x in b.withBytes { y in x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0) } }
-    }
-
-    func hash(into h: inout Hasher) { withBytes { h.combine(bytes: $0) } }
 }

@@ -13,7 +13,7 @@ extension Tokenizer {
         let bytes = try readFileBytes(path)
         let json: JSONValue
         do {
-            json = try bytes.withUnsafeBytes { buf throws(JSONError) in try JSONParser.parse(buf) }
+            json = try bytes.withUnsafeBytes { buf throws(JSONError) in try JSONParser.parse(buf, rejectDuplicateKeys: false) }
         } catch {
             throw TokenizerError(path, "not valid JSON: \(error)")
         }
@@ -81,6 +81,9 @@ extension Tokenizer {
             tokens: modelTokens, merges: merges, byteLevel: byteLevel,
             ignoreMerges: model["ignore_merges"]?.bool ?? false, byteFallback: model["byte_fallback"]?.bool ?? false,
             unknownId: unkId, fuseUnknown: model["fuse_unk"]?.bool ?? false, path: path)
+        if let (a, b) = bpe.duplicate {
+            throw fail("vocab has \(quoted(modelTokens[a])) twice, as ids \(a) and \(b)")
+        }
 
         // Added tokens; they may also extend the vocabulary past the model's ids.
         var added: [AddedToken] = []

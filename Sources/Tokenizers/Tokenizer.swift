@@ -122,6 +122,10 @@ public final class Tokenizer: Sendable {
     let addedIndex: [[Int]]
     let addedIds: [Int: Int]
     let addedBytes: [[UInt8]]
+    /// When the model sees the whole text as one word (Metaspace without split, or the older Prepend +
+    /// Replace normalizers), the replacement character before which that word can be cut without changing
+    /// the ids (`BPEModel.canCut`): the pieces are then ordinary words for the cache.
+    let cutMarker: [UInt8]?
 
     init(
         kind: String, source: String, vocabulary: [String], addedTokens: [AddedToken], specials: SpecialTokens,
@@ -152,6 +156,13 @@ public final class Tokenizer: Sendable {
         for (i, t) in addedTokens.enumerated() { ids[t.id] = i }
         addedIds = ids
         addedBytes = addedTokens.map { Array($0.content.utf8) }
+        var cut: [UInt8]? = nil
+        if case .bpe(let bpe) = model, pre.steps.isEmpty, !(pre.metaspace?.split ?? false) {
+            var marker = pre.metaspace?.replacement
+            if marker == nil { for n in normalizers { if case .replace(" ", let r) = n { marker = r } } }
+            if let m = marker.map({ Array($0.utf8) }), bpe.canCut(before: m) { cut = m }
+        }
+        cutMarker = cut
     }
 
     public var vocabularySize: Int { vocabulary.count }
@@ -165,9 +176,20 @@ public final class Tokenizer: Sendable {
     /// `parseSpecial: false` leaves special (control) tokens in the text as text, as llama.cpp's
     /// `parse_special = false` does; user-defined added tokens are still matched.
     public func encode(_ text: String, addSpecialTokens: Bool = true, parseSpecial: Bool = true) -> [Int] {
+        var cache = BPEModel.Cache()
+        return encode(text, addSpecialTokens: addSpecialTokens, parseSpecial: parseSpecial, cache: &cache)
+    }
+
+    /// Encodes each text as `encode` does, one after the other on the calling thread; words seen in one text
+    /// are not encoded again in the next.
+    public func encodeBatch(_ texts: [String], addSpecialTokens: Bool = true, parseSpecial: Bool = true) -> [[Int]] {
+        var cache = BPEModel.Cache()
+        return texts.map { encode($0, addSpecialTokens: addSpecialTokens, parseSpecial: parseSpecial, cache: &cache) }
+    }
+
+    func encode(_ text: String, addSpecialTokens: Bool, parseSpecial: Bool, cache: inout BPEModel.Cache) -> [Int] {
         var out: [Int32] = []
         var bytes = Array(text.utf8)
-        var cache = BPEModel.Cache()
         bytes.withUnsafeMutableBufferPointer { buf in
             let b = UnsafeBufferPointer(buf)
             var segments: [(Range<Int>, Int?)] = []
@@ -253,7 +275,26 @@ public final class Tokenizer: Sendable {
         }
         func run(_ text: UnsafeBufferPointer<UInt8>) {
             if pre.steps.isEmpty && !(pre.metaspace?.split ?? false) {
-                bpe.encodeWord(text, into: &out, cache: &cache)
+                guard let marker = cutMarker, let m0 = marker.first, let base = text.baseAddress else {
+                    bpe.encodeWord(text, into: &out, cache: &cache)
+                    return
+                }
+                // Cut before each marker that follows another character.
+                let m = marker.count
+                var start = 0
+                var i = 1
+                while i + m <= text.count {
+                    if text[i] == m0, bytesEqual(base + i, marker, m) {
+                        if !(i >= m && bytesEqual(base + i - m, marker, m)) {
+                            bpe.encodeWord(UnsafeBufferPointer(rebasing: text[start..<i]), into: &out, cache: &cache)
+                            start = i
+                        }
+                        i += m
+                    } else {
+                        i += 1
+                    }
+                }
+                bpe.encodeWord(UnsafeBufferPointer(rebasing: text[start...]), into: &out, cache: &cache)
                 return
             }
             var sb = ScalarBuffer()
@@ -454,8 +495,8 @@ public final class Tokenizer: Sendable {
         if let a = addedIds[id] { return Array(addedTokens[a].content.utf8) }
         switch model {
         case .bpe(let bpe):
-            guard id >= 0, id < bpe.tokenBytes.count else { return [] }
-            var b = bpe.tokenBytes[id]
+            guard id >= 0, id < bpe.count else { return [] }
+            var b = bpe.tokenBytes(id)
             if !byteLevel, let rep = pre.metaspace?.replacement ?? metaspaceFromNormalizers {
                 b = replaceBytes(b, Array(rep.utf8), [0x20])
             }
