@@ -3,7 +3,8 @@
 // Temperature 0 is greedy (the highest logit; the lowest id among equals), which is what
 // transformers' `generate(do_sample=False)` and llama.cpp's greedy sampler pick. Otherwise the
 // logits are divided by the temperature, cut to the top K, softmaxed, cut to the smallest set whose
-// probability reaches top-p, and sampled with a seeded generator (SplitMix64), so a seed repeats a run.
+// probability reaches top-p, and sampled with the seeded generator the analyses use (SplitMix64), so a
+// seed repeats a run.
 
 import Foundation
 
@@ -57,7 +58,7 @@ public final class Generator {
                 "the prompt's \(promptIds.count) tokens plus \(options.maxTokens) new ones exceed the model's context of \(c.maxPositions) positions")
         }
         let session = executor.makeSession()
-        var rng = SplitMix64(seed: options.seed)
+        var rng = SeededGenerator(seed: options.seed)
         let v = c.vocabSize
         let t0 = DispatchTime.now().uptimeNanoseconds
         var acts = try executor.run(tokens: promptIds, session: session, record: ["logits"])
@@ -83,7 +84,7 @@ public final class Generator {
 
 /// Choosing the next token from logits.
 public enum Sampler {
-    public static func pick(_ logits: [Float], options: GenerationOptions, rng: inout SplitMix64) -> Int {
+    public static func pick(_ logits: [Float], options: GenerationOptions, rng: inout SeededGenerator) -> Int {
         if options.temperature <= 0 { return argmax(logits) }
         var order = Array(logits.indices)
         order.sort { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
@@ -105,7 +106,7 @@ public enum Sampler {
             }
         }
         let total = p[0..<keep].reduce(0, +)
-        let r = rng.nextDouble() * total
+        let r = rng.uniform() * total
         var acc = 0.0
         for i in 0..<keep {
             acc += p[i]
@@ -120,21 +121,6 @@ public enum Sampler {
         for i in 1..<x.count where x[i] > x[best] { best = i }
         return best
     }
-}
-
-/// A small seeded random generator (SplitMix64).
-public struct SplitMix64: Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    public mutating func nextDouble() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 }
 
 /// Turns a growing list of ids into text chunks that are always whole UTF-8: a chunk is released only
