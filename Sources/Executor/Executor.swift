@@ -88,8 +88,12 @@ public final class Executor {
             }
             switch op {
             case .embedding(let o, let table):
-                let w = try store.pointer(table)
                 let d = graph.weights[table]!.shape[1]
+                if let sm = try store.stored(table) {
+                    buffers[o] = try output(rows * d) { y in Kernels.embeddingStored(sm, tokens: tokens, into: y) }
+                    break
+                }
+                let w = try store.pointer(table)
                 var y = [Float](repeating: 0, count: rows * d)
                 for (r, tok) in tokens.enumerated() { for j in 0..<d { y[r * d + j] = w[tok * d + j] } }
                 buffers[o] = y
@@ -120,10 +124,16 @@ public final class Executor {
                 }
             case .linear(let o, let x, let w, let b):
                 let bw = graph.weights[w]!
-                let wp = try store.pointer(w)
                 let bp = try b.map { try store.pointer($0) }
                 let outF = bw.shape[0]
                 let inF = bw.shape[1]
+                if let sm = try store.stored(w) {
+                    buffers[o] = try output(rows * outF) { y in
+                        buffers[x]!.withUnsafeBufferPointer { Kernels.linearStored($0.baseAddress!, rows: rows, weight: sm, bias: bp, into: y) }
+                    }
+                    break
+                }
+                let wp = try store.pointer(w)
                 // The head only needs the last position when the caller records nothing else of it.
                 buffers[o] = try output(rows * outF) { y in
                     buffers[x]!.withUnsafeBufferPointer {

@@ -1,6 +1,9 @@
 // Weights as float32 pointers: the mapped file bytes themselves when a tensor is f32 and
 // aligned, otherwise widened (or dequantized) once, on first use, into memory the store owns.
+// Matrices in a dtype the stored kernels read (f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, laid out
+// [out, in]) are not widened: `stored` hands out their mapped bytes (StoredKernels.swift).
 
+internal import CKernels
 import Models
 import TensorCore
 
@@ -17,6 +20,8 @@ final class WeightStore {
     private var views = [String: View]()
     /// Widened copies, freed once each (tied weights share a view).
     private var owned = [UnsafeMutablePointer<Float>]()
+    /// Stored matrices by source tensor name (tied weights share one).
+    private var storedViews = [String: StoredMatrix]()
 
     init(weights: [String: BoundWeight]) { self.weights = weights }
 
@@ -57,8 +62,29 @@ final class WeightStore {
         return UnsafePointer(copy)
     }
 
-    /// Widens every weight now (so a benchmark times only the forward pass).
-    func preload() throws {
-        for name in weights.keys { _ = try pointer(name) }
+    /// The weight as a stored `[out, in]` matrix the kernels read without widening, or nil when it is
+    /// f32, another dtype, laid out `[in, out]`, or WEIGHTKIT_WIDEN=1.
+    func stored(_ name: String) throws -> StoredMatrix? {
+        if StoredMatrix.widenAll { return nil }
+        guard let w = weights[name], !w.transposed, w.source.shape.count == 2, let code = StoredMatrix.code(w.source.dtype) else {
+            return nil
+        }
+        let rows = w.source.shape[0], cols = w.source.shape[1]
+        if w.source.dtype.isQuantized, cols % w.source.dtype.blockSize != 0 { return nil }
+        if let s = storedViews[w.source.name] { return s }
+        let data = try w.source.bytes()
+        let base: UnsafeRawPointer? = data.withUnsafeBytes { $0.baseAddress }
+        guard let base, data.count >= rows * Int(wk_stored_row_bytes(code, cols)) else { return nil }
+        let m = StoredMatrix(type: code, base: base, rows: rows, cols: cols, data: data)
+        storedViews[w.source.name] = m
+        return m
     }
+
+    /// Widens every weight the stored kernels do not read (so a benchmark times only the forward pass).
+    func preload() throws {
+        for name in weights.keys where try stored(name) == nil { _ = try pointer(name) }
+    }
+
+    /// Bytes the store owns (widened copies), for memory reports.
+    var ownedBytes: Int { views.values.filter { $0.data == nil }.reduce(0) { $0 + $1.count * 4 } }
 }

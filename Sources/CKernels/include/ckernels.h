@@ -1,6 +1,7 @@
-// Elementwise float32 kernels of the executor that Swift's baseline x86-64 target cannot
-// vectorise well: exp-based activations and the softmax exponentials. Each function is compiled
-// twice (AVX2+FMA and the baseline) with target_clones; the loader picks the clone the CPU supports.
+// Float32 kernels of the executor that Swift's baseline x86-64 target cannot vectorise well:
+// exp-based activations and the softmax exponentials, and the kernels over weights kept in their
+// stored dtype. Each function is compiled for several targets (target_clones: AVX-512, AVX2+FMA and
+// the baseline); the loader picks the clone the CPU supports.
 #ifndef WEIGHTKIT_CKERNELS_H
 #define WEIGHTKIT_CKERNELS_H
 
@@ -10,5 +11,15 @@ void wk_gelu_tanh(const float *x, float *y, long n);
 void wk_silu(const float *x, float *y, long n);
 /// x[i] = exp(x[i] − m) in place, n elements; returns their sum.
 float wk_exp_shifted_sum(float *x, long n, float m);
+
+/// Stored weight dtypes the kernels read directly.
+enum { WK_F32 = 0, WK_F16 = 1, WK_BF16 = 2, WK_Q8_0 = 3, WK_Q4_0 = 4, WK_Q4_1 = 5, WK_Q5_0 = 6, WK_Q5_1 = 7 };
+
+/// Bytes of one row of `cols` elements (block types: cols a multiple of 32), or −1 for an unknown type.
+long wk_stored_row_bytes(int type, long cols);
+/// Rows row0 ..< row0 + nrows of a [rows, cols] stored matrix decoded into out ([nrows, cols] float32).
+void wk_stored_decode_rows(int type, const void *weights, long cols, long row0, long nrows, float *out);
+/// y[r] = Σ_c W[row0 + r][c]·x[c] for r < nrows, decoding each block as it is used.
+void wk_stored_gemv(int type, const void *weights, long cols, long row0, long nrows, const float *x, float *y);
 
 #endif
