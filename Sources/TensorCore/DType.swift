@@ -14,53 +14,25 @@ public enum DType: String, Sendable, CaseIterable, Codable, Hashable {
     case iq2_xxs, iq2_xs, iq3_xxs, iq1_s, iq4_nl, iq3_s, iq2_s, iq4_xs, iq1_m
     case tq1_0, tq2_0, mxfp4
 
-    /// Elements per block: 1 for plain types, 32 or 256 for ggml block types.
-    public var blockSize: Int {
-        switch self {
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1, .iq4_nl, .mxfp4: return 32
-        case .q2_k, .q3_k, .q4_k, .q5_k, .q6_k, .q8_k, .iq2_xxs, .iq2_xs, .iq3_xxs, .iq1_s, .iq3_s,
-            .iq2_s, .iq4_xs, .iq1_m, .tq1_0, .tq2_0:
-            return 256
-        default: return 1
-        }
-    }
+    /// Elements per block: 1 for plain types, 32 or 256 for ggml block types (from `codec`).
+    public var blockSize: Int { codec?.blockSize ?? 1 }
 
-    /// Bytes per block (per element for plain types).
+    /// Bytes per block (per element for plain types); block types answer from `codec`.
     public var blockBytes: Int {
+        if let codec { return codec.blockBytes }
         switch self {
         case .f64, .i64, .u64: return 8
         case .f32, .i32, .u32: return 4
         case .f16, .bf16, .i16, .u16: return 2
         case .i8, .u8, .bool, .f8_e4m3, .f8_e5m2: return 1
-        case .q4_0: return 18
-        case .q4_1: return 20
-        case .q5_0: return 22
-        case .q5_1: return 24
-        case .q8_0: return 34
-        case .q8_1: return 36
-        case .q2_k: return 84
-        case .q3_k: return 110
-        case .q4_k: return 144
-        case .q5_k: return 176
-        case .q6_k: return 210
-        case .q8_k: return 292
-        case .iq2_xxs: return 66
-        case .iq2_xs: return 74
-        case .iq3_xxs: return 98
-        case .iq1_s: return 50
-        case .iq4_nl: return 18
-        case .iq3_s: return 110
-        case .iq2_s: return 82
-        case .iq4_xs: return 136
-        case .iq1_m: return 56
-        case .tq1_0: return 54
-        case .tq2_0: return 66
-        case .mxfp4: return 17
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k, .q8_k, .iq2_xxs, .iq2_xs, .iq3_xxs, .iq1_s,
+            .iq4_nl, .iq3_s, .iq2_s, .iq4_xs, .iq1_m, .tq1_0, .tq2_0, .mxfp4:
+            preconditionFailure("\(rawValue) is a block type and has a codec")
         }
     }
 
     /// True for ggml block-quantized types.
-    public var isQuantized: Bool { blockSize > 1 }
+    public var isQuantized: Bool { codec != nil }
 
     /// True for floating-point plain types.
     public var isFloat: Bool {

@@ -1,12 +1,12 @@
-// ggml block quantization (formats.md §2.3, §2.4).
+// ggml block quantization (formats.md §2.3, §2.4): the entry points (`dequantize`, `quantize`)
+// and the dequantizers. Which type has which kernels is one table, `QuantCodec`.
 //
-// Dequantizers for Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K that give
-// the same float32 bits as gguf-py's `gguf.quants.dequantize` (numpy float32 arithmetic,
-// no fused multiply-add): each formula below keeps gguf-py's order of operations, e.g.
-// Q4_K is `(d·sc)·q − (dmin·m)` with both products rounded to float32 first.
-// Quantizers for Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 that give the same bytes as gguf-py's numpy
-// reference `gguf.quants.quantize` (no FMA either, so they can differ from ggml's C
-// reference in the last bit of a rounding decision, as gguf-py's own notes say).
+// Dequantizers for Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K give the same
+// float32 bits as gguf-py's `gguf.quants.dequantize` (numpy float32 arithmetic, no fused
+// multiply-add): each formula below keeps gguf-py's order of operations, e.g. Q4_K is
+// `(d·sc)·q − (dmin·m)` with both products rounded to float32 first. Encoders: Q8_0 Q4_0 Q4_1
+// Q5_0 Q5_1 as gguf-py (GGMLQuants+Legacy.swift), the K-quants as llama.cpp's C reference
+// (GGMLQuants+KQuants.swift).
 //
 // Hot loops read raw pointers, take float16 scales from `Widen.f16Table`, and work one
 // block (or one 32-element group of a K-quant block) at a time so the compiler vectorizes
@@ -22,14 +22,18 @@ import Dispatch
 
 /// Dequantization and quantization of ggml block types.
 public enum GGMLQuants {
-    /// A kernel dequantizes `blocks` whole blocks starting at `src` into `dst`.
-    typealias Kernel = @Sendable (_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ blocks: Int, _ f16: UnsafePointer<Float>) -> Void
+    /// A decoder dequantizes `blocks` whole blocks starting at `src` into `dst`.
+    typealias Decoder = @Sendable (_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ blocks: Int, _ f16: UnsafePointer<Float>) -> Void
 
-    /// Block types this build can dequantize.
-    public static let decodable: Set<DType> = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k, .q8_k]
+    /// An encoder quantizes `blocks` whole blocks of float32 at `src` into `dst`; `weights`, when
+    /// given, are importance weights alongside the values (one per element).
+    typealias Encoder = @Sendable (_ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, _ blocks: Int, _ weights: UnsafePointer<Float>?) -> Void
 
-    /// Block types this build can quantize (bit-identical to gguf-py).
-    public static let encodable: Set<DType> = [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1]
+    /// Block types this build can dequantize (from `QuantCodec`).
+    public static var decodable: Set<DType> { Set(DType.allCases.filter { $0.codec?.canDecode == true }) }
+
+    /// Block types this build can quantize (from `QuantCodec`).
+    public static var encodable: Set<DType> { Set(DType.allCases.filter { $0.codec?.canEncode == true }) }
 
     /// Tensors with at least this many elements are split over the cores.
     public static let parallelThreshold = 1 << 18
@@ -41,31 +45,79 @@ public enum GGMLQuants {
         _ dtype: DType, _ src: UnsafeRawBufferPointer, into dst: UnsafeMutablePointer<Float>, count: Int,
         tensor: String
     ) throws {
-        guard let kernel = kernel(for: dtype) else {
+        guard let codec = dtype.codec, let decode = codec.decoder else {
             throw TensorCoreError("tensor '\(tensor)': values of type \(dtype.rawValue) cannot be decoded (not supported)")
         }
         guard let need = dtype.byteCount(elements: count), need <= src.count else {
             throw TensorCoreError("tensor '\(tensor)': \(count) elements of \(dtype.rawValue) do not fit in \(src.count) bytes")
         }
         guard count > 0, let base = src.baseAddress else { return }
-        run(kernel, src: base, dst: dst, blocks: count / dtype.blockSize, blockBytes: dtype.blockBytes, blockSize: dtype.blockSize)
+        run(decode, src: base, dst: dst, blocks: count / codec.blockSize, blockBytes: codec.blockBytes, blockSize: codec.blockSize)
     }
 
-    static func kernel(for dtype: DType) -> Kernel? {
-        switch dtype {
-        case .q4_0: return q4_0
-        case .q4_1: return q4_1
-        case .q5_0: return q5_0
-        case .q5_1: return q5_1
-        case .q8_0: return q8_0
-        case .q8_1: return q8_1
-        case .q2_k: return q2_k
-        case .q3_k: return q3_k
-        case .q4_k: return q4_k
-        case .q5_k: return q5_k
-        case .q6_k: return q6_k
-        case .q8_k: return q8_k
-        default: return nil
+    /// Quantizes `src` to `dtype`, returning the blocks. `rowLength` (default: all of `src`) is
+    /// the length of one row, a whole number of blocks; `importance` holds one weight per column
+    /// of a row (an importance matrix's entry for this tensor), for types that take one.
+    /// Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 give gguf-py's bytes (NaN and infinity included); the K-quants give
+    /// llama.cpp's and refuse NaN and infinity, naming the row.
+    public static func quantize(
+        _ dtype: DType, _ src: UnsafeBufferPointer<Float>, rowLength: Int? = nil, importance: UnsafeBufferPointer<Float>? = nil,
+        tensor: String = "values"
+    ) throws -> [UInt8] {
+        guard let codec = dtype.codec, codec.canEncode else { throw cannotEncode(dtype, tensor) }
+        guard src.count % codec.blockSize == 0 else {
+            throw TensorCoreError("tensor '\(tensor)': cannot quantize \(src.count) values to \(dtype.rawValue): not a multiple of the block size \(codec.blockSize)")
+        }
+        let bytes = src.count / codec.blockSize * codec.blockBytes
+        guard bytes > 0 else { return [] }
+        return try [UInt8](unsafeUninitializedCapacity: bytes) { out, initialized in
+            try quantize(codec, src, into: UnsafeMutableRawPointer(out.baseAddress!), rowLength: rowLength ?? src.count, importance: importance,
+                         tensor: tensor)
+            initialized = bytes
+        }
+    }
+
+    static func cannotEncode(_ dtype: DType, _ tensor: String) -> TensorCoreError {
+        let names = DType.allCases.filter { $0.codec?.canEncode == true }.map(\.rawValue).joined(separator: ", ")
+        return TensorCoreError("tensor '\(tensor)': cannot quantize to \(dtype.rawValue): WeightKit quantizes to \(names)")
+    }
+
+    /// Quantizes whole rows of `src` (serially) into `dst`, which holds their blocks. `firstRow`
+    /// and `firstColumn` place `src` in its tensor for messages when it is a slice of one.
+    public static func quantize(
+        _ codec: QuantCodec, _ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawPointer, rowLength: Int,
+        importance: UnsafeBufferPointer<Float>?, tensor: String, firstRow: Int = 0, firstColumn: Int = 0
+    ) throws {
+        let dtype = codec.dtype
+        guard codec.canEncode else { throw cannotEncode(dtype, tensor) }
+        guard rowLength > 0, rowLength % codec.blockSize == 0, src.count % rowLength == 0 else {
+            throw TensorCoreError("tensor '\(tensor)': rows of \(rowLength) values are not whole \(dtype.rawValue) blocks of \(codec.blockSize)")
+        }
+        if let importance {
+            guard codec.takesImportance else {
+                throw TensorCoreError("tensor '\(tensor)': \(dtype.rawValue) takes no importance weights (only \(DType.allCases.filter { $0.codec?.takesImportance == true }.map(\.rawValue).joined(separator: ", ")) do)")
+            }
+            guard importance.count == rowLength else {
+                throw TensorCoreError("tensor '\(tensor)': \(importance.count) importance weights for rows of \(rowLength) values")
+            }
+        }
+        guard let base = src.baseAddress else { return }
+        let rows = src.count / rowLength
+        let blocksPerRow = rowLength / codec.blockSize
+        if !codec.encodesNonFinite {
+            for r in 0..<rows {
+                let x = base + r * rowLength
+                var bad = -1
+                for i in 0..<rowLength where !x[i].isFinite { bad = i; break }
+                if bad >= 0 {
+                    throw TensorCoreError("tensor '\(tensor)': row \(firstRow + r) holds \(x[bad]) at column \(firstColumn + bad); \(dtype.rawValue) cannot encode NaN or infinity")
+                }
+            }
+        }
+        if let importance, let w = importance.baseAddress {
+            for r in 0..<rows { codec.encode(base + r * rowLength, into: dst + r * blocksPerRow * codec.blockBytes, blocks: blocksPerRow, weights: w) }
+        } else {
+            codec.encode(base, into: dst, blocks: rows * blocksPerRow)
         }
     }
 
@@ -73,7 +125,7 @@ public enum GGMLQuants {
 
     /// Runs `kernel` over all blocks, in parallel chunks for large tensors.
     static func run(
-        _ kernel: Kernel, src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, blocks: Int, blockBytes: Int, blockSize: Int
+        _ kernel: Decoder, src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, blocks: Int, blockBytes: Int, blockSize: Int
     ) {
         let table = UnsafePointer(Widen.f16Table)
         let elements = blocks * blockSize
@@ -357,162 +409,5 @@ public enum GGMLQuants {
             let o = dst + b * 256
             for j in 0..<256 { o[j] = d * Float(q[j]) }
         }
-    }
-}
-
-// MARK: Quantization (gguf-py's numpy reference quantizers, bit for bit)
-
-extension GGMLQuants {
-    /// Quantizes `src` (a whole number of 32-element blocks) to `dtype`, one of `encodable`
-    /// (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1), giving the same bytes as gguf-py's
-    /// `gguf.quants.quantize(src, type)`. Float32 arithmetic in gguf-py's order with no
-    /// fused multiply-add; numpy's float → int casts are reproduced as x86 does them
-    /// (a NaN or out-of-range value becomes 0x80000000 and keeps its low byte), so NaN
-    /// and infinite inputs give gguf-py's bytes too.
-    public static func quantize(_ dtype: DType, _ src: UnsafeBufferPointer<Float>) throws -> [UInt8] {
-        guard encodable.contains(dtype) else {
-            throw TensorCoreError("cannot quantize to \(dtype.rawValue): WeightKit quantizes only to q8_0, q4_0, q4_1, q5_0 and q5_1")
-        }
-        guard src.count % 32 == 0 else {
-            throw TensorCoreError("cannot quantize \(src.count) values to \(dtype.rawValue): not a multiple of the block size 32")
-        }
-        let blocks = src.count / 32
-        let bytes = blocks * dtype.blockBytes
-        guard blocks > 0, let base = src.baseAddress else { return [] }
-        return [UInt8](unsafeUninitializedCapacity: bytes) { out, initialized in
-            let o = out.baseAddress!
-            for b in 0..<blocks {
-                let x = base + 32 * b
-                let p = o + b * dtype.blockBytes
-                switch dtype {
-                case .q8_0: quantizeQ8_0(x, p)
-                case .q4_0: quantizeQ4_0(x, p)
-                case .q4_1: quantizeQ4_1(x, p)
-                case .q5_0: quantizeQ5_0(x, p)
-                default: quantizeQ5_1(x, p)
-                }
-            }
-            initialized = bytes
-        }
-    }
-
-    /// numpy's float32 → integer cast on x86: truncation toward zero through a 32-bit
-    /// integer; NaN and values outside Int32 give Int32.min.
-    @inline(__always) static func npCast(_ x: Float) -> Int32 {
-        (x >= -2_147_483_648 && x < 2_147_483_648) ? Int32(x) : Int32.min
-    }
-
-    /// `x.astype(np.uint8).clip(0, hi)`.
-    @inline(__always) static func npU8Clip(_ x: Float, _ hi: UInt8) -> UInt8 {
-        min(UInt8(truncatingIfNeeded: npCast(x)), hi)
-    }
-
-    /// gguf-py's `np_roundf`: round half away from zero as floor(a) + floor(2(a − floor(a))).
-    @inline(__always) static func npRoundf(_ n: Float) -> Float {
-        let a = abs(n)
-        let floored = a.rounded(.down)
-        let b = floored + (2 * (a - floored)).rounded(.down)
-        let sign: Float = n.isNaN ? .nan : (n > 0 ? 1 : (n < 0 ? -1 : 0))
-        return sign * b
-    }
-
-    @inline(__always) static func putHalf(_ p: UnsafeMutablePointer<UInt8>, _ x: Float) {
-        let h = Narrow.half(x)
-        p[0] = UInt8(truncatingIfNeeded: h)
-        p[1] = UInt8(truncatingIfNeeded: h >> 8)
-    }
-
-    /// The element of largest magnitude, signed (numpy `argmax(abs)`: the first NaN, else
-    /// the first maximum).
-    @inline(__always) static func signedAbsMax(_ x: UnsafePointer<Float>) -> Float {
-        var best = x[0]
-        if best.isNaN { return best }
-        for j in 1..<32 {
-            let v = x[j]
-            if v.isNaN { return v }
-            if abs(v) > abs(best) { best = v }
-        }
-        return best
-    }
-
-    /// numpy `max`/`min` over a block: NaN when any element is NaN.
-    @inline(__always) static func maxMin(_ x: UnsafePointer<Float>) -> (Float, Float) {
-        var hi = x[0], lo = x[0]
-        for j in 0..<32 {
-            let v = x[j]
-            if v.isNaN { return (v, v) }
-            if v > hi { hi = v }
-            if v < lo { lo = v }
-        }
-        return (hi, lo)
-    }
-
-    static func quantizeQ8_0(_ x: UnsafePointer<Float>, _ p: UnsafeMutablePointer<UInt8>) {
-        var amax: Float = 0
-        for j in 0..<32 {
-            let a = abs(x[j])
-            if a.isNaN { amax = a; break }
-            if a > amax { amax = a }
-        }
-        let d = amax / 127
-        let id: Float = d == 0 ? 0 : 1 / d
-        putHalf(p, d)
-        for j in 0..<32 {
-            p[2 + j] = UInt8(truncatingIfNeeded: npCast(npRoundf(x[j] * id)))
-        }
-    }
-
-    static func quantizeQ4_0(_ x: UnsafePointer<Float>, _ p: UnsafeMutablePointer<UInt8>) {
-        let d = signedAbsMax(x) / -8
-        let id: Float = d == 0 ? 0 : 1 / d
-        putHalf(p, d)
-        for j in 0..<16 {
-            let a = npU8Clip((x[j] * id + 8.5).rounded(.towardZero), 15)
-            let b = npU8Clip((x[j + 16] * id + 8.5).rounded(.towardZero), 15)
-            p[2 + j] = a | (b << 4)
-        }
-    }
-
-    static func quantizeQ4_1(_ x: UnsafePointer<Float>, _ p: UnsafeMutablePointer<UInt8>) {
-        let (hi, lo) = maxMin(x)
-        let d = (hi - lo) / 15
-        let id: Float = d == 0 ? 0 : 1 / d
-        putHalf(p, d)
-        putHalf(p + 2, lo)
-        for j in 0..<16 {
-            let a = npU8Clip(((x[j] - lo) * id + 0.5).rounded(.towardZero), 15)
-            let b = npU8Clip(((x[j + 16] - lo) * id + 0.5).rounded(.towardZero), 15)
-            p[4 + j] = a | (b << 4)
-        }
-    }
-
-    static func quantizeQ5_0(_ x: UnsafePointer<Float>, _ p: UnsafeMutablePointer<UInt8>) {
-        let d = signedAbsMax(x) / -16
-        let id: Float = d == 0 ? 0 : 1 / d
-        putHalf(p, d)
-        var qh: UInt32 = 0
-        for j in 0..<16 {
-            let a = npU8Clip((x[j] * id + 16.5).rounded(.towardZero), 31)
-            let b = npU8Clip((x[j + 16] * id + 16.5).rounded(.towardZero), 31)
-            p[6 + j] = (a & 0x0F) | (b << 4)
-            qh |= UInt32(a >> 4) << UInt32(j) | UInt32(b >> 4) << UInt32(j + 16)
-        }
-        for k in 0..<4 { p[2 + k] = UInt8(truncatingIfNeeded: qh >> UInt32(8 * k)) }
-    }
-
-    static func quantizeQ5_1(_ x: UnsafePointer<Float>, _ p: UnsafeMutablePointer<UInt8>) {
-        let (hi, lo) = maxMin(x)
-        let d = (hi - lo) / 31
-        let id: Float = d == 0 ? 0 : 1 / d
-        putHalf(p, d)
-        putHalf(p + 2, lo)
-        var qh: UInt32 = 0
-        for j in 0..<16 {
-            let a = npU8Clip(((x[j] - lo) * id + 0.5).rounded(.towardZero), 31)
-            let b = npU8Clip(((x[j + 16] - lo) * id + 0.5).rounded(.towardZero), 31)
-            p[8 + j] = (a & 0x0F) | (b << 4)
-            qh |= UInt32(a >> 4) << UInt32(j) | UInt32(b >> 4) << UInt32(j + 16)
-        }
-        for k in 0..<4 { p[4 + k] = UInt8(truncatingIfNeeded: qh >> UInt32(8 * k)) }
     }
 }

@@ -78,57 +78,81 @@ enum ConvertKernels {
         if let failure { throw failure }
     }
 
-    /// float32 → `dtype` (f32, f16, bf16, or a quantized type WeightKit encodes), in parallel
-    /// chunks of whole 32-element blocks; bit-identical to numpy's `astype` and gguf-py.
-    static func narrow(_ src: UnsafeBufferPointer<Float>, to dtype: DType, tensor: String) throws -> TensorData {
+    /// float32 → `dtype` (f32, f16, bf16, or a block type WeightKit encodes), in parallel chunks of
+    /// whole rows (`rowLength` values, default one row of everything; a whole number of blocks);
+    /// bit-identical to numpy's `astype`, gguf-py (32-element types) and llama.cpp (K-quants).
+    /// `importance` (one weight per column) goes to the types that take it.
+    static func narrow(_ src: UnsafeBufferPointer<Float>, to dtype: DType, rowLength: Int? = nil, importance: [Float]? = nil,
+                       tensor: String) throws -> TensorData {
         let count = src.count
         guard let bytes = dtype.byteCount(elements: count) else {
             throw WeightKitError("tensor '\(tensor)': \(count) elements are not whole \(dtype.rawValue) blocks")
         }
         guard count > 0, let s = src.baseAddress else { return TensorData(bytes: []) }
         let srcAddress = UInt(bitPattern: s)
-        switch dtype {
-        case .f32:
-            return TensorData(region: ByteRegion(copying: UnsafeRawBufferPointer(src)), offset: 0, count: bytes)!
-        case .f16, .bf16:
-            let region = ByteRegion(count: bytes) { out in
-                let o = UInt(bitPattern: out.baseAddress!)
-                let chunk = 1 << 16
-                parallel((count + chunk - 1) / chunk, work: count) { i in
-                    let lo = i * chunk
-                    let m = min(chunk, count - lo)
-                    let sp = UnsafeBufferPointer(start: UnsafePointer<Float>(bitPattern: srcAddress)! + lo, count: m)
-                    let dp = UnsafeMutablePointer<UInt16>(bitPattern: o)! + lo
-                    if dtype == .f16 { toF16(sp.baseAddress!, dp, count: m) } else { Narrow.toBF16(sp, into: dp) }
+        guard let codec = dtype.codec else {
+            switch dtype {
+            case .f32:
+                return TensorData(region: ByteRegion(copying: UnsafeRawBufferPointer(src)), offset: 0, count: bytes)!
+            case .f16, .bf16:
+                let region = ByteRegion(count: bytes) { out in
+                    let o = UInt(bitPattern: out.baseAddress!)
+                    let chunk = 1 << 16
+                    parallel((count + chunk - 1) / chunk, work: count) { i in
+                        let lo = i * chunk
+                        let m = min(chunk, count - lo)
+                        let sp = UnsafeBufferPointer(start: UnsafePointer<Float>(bitPattern: srcAddress)! + lo, count: m)
+                        let dp = UnsafeMutablePointer<UInt16>(bitPattern: o)! + lo
+                        if dtype == .f16 { Narrow.toF16Branchless(sp.baseAddress!, dp, count: m) } else { Narrow.toBF16(sp, into: dp) }
+                    }
                 }
+                return TensorData(region: region, offset: 0, count: bytes)!
+            default:
+                throw WeightKitError("tensor '\(tensor)': cannot convert float32 to \(dtype.rawValue)")
             }
-            return TensorData(region: region, offset: 0, count: bytes)!
-        default:
-            guard GGMLQuants.encodable.contains(dtype) else {
-                throw WeightKitError("tensor '\(tensor)': WeightKit cannot quantize to \(dtype.rawValue) (q8_0, q4_0, q4_1, q5_0, q5_1)")
-            }
-            let blocks = count / dtype.blockSize
-            let perChunk = 2048  // blocks per work item
-            nonisolated(unsafe) var failure: Error?
-            let region = ByteRegion(count: bytes) { out in
-                let o = UInt(bitPattern: out.baseAddress!)
-                parallel((blocks + perChunk - 1) / perChunk, work: count) { i in
-                    let b0 = i * perChunk
-                    let nb = min(perChunk, blocks - b0)
-                    let sp = UnsafeBufferPointer(start: UnsafePointer<Float>(bitPattern: srcAddress)! + b0 * 32, count: nb * 32)
-                    let dp = UnsafeMutableRawPointer(bitPattern: o)! + b0 * dtype.blockBytes
-                    do {
-                        if dtype == .q8_0 {
-                            try quantizeQ8_0(sp.baseAddress!, dp, blocks: nb)
-                        } else {
-                            let q = try GGMLQuants.quantize(dtype, sp)
-                            q.withUnsafeBytes { dp.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-                        }
-                    } catch { failure = error }
-                }
-            }
-            if let failure { throw failure }
-            return TensorData(region: region, offset: 0, count: bytes)!
         }
+        let rowLength = rowLength ?? count
+        guard rowLength > 0, count % rowLength == 0, rowLength % codec.blockSize == 0 else {
+            throw WeightKitError("tensor '\(tensor)': rows of \(rowLength) values are not whole \(dtype.rawValue) blocks of \(codec.blockSize)")
+        }
+        let rows = count / rowLength
+        // Work items of whole rows, or of whole blocks of one row when rows are long and few.
+        let blocksPerRow = rowLength / codec.blockSize
+        let perItem = max(1, (1 << 16) / codec.blockSize)  // blocks per work item
+        let split = importance == nil && blocksPerRow > perItem
+        let itemsPerRow = split ? (blocksPerRow + perItem - 1) / perItem : 1
+        let rowsPerItem = split ? 1 : max(1, perItem / blocksPerRow)
+        let items = split ? rows * itemsPerRow : (rows + rowsPerItem - 1) / rowsPerItem
+        nonisolated(unsafe) var failure: Error?
+        let region = ByteRegion(count: bytes) { out in
+            let o = UInt(bitPattern: out.baseAddress!)
+            parallel(items, work: count * (codec.blockSize == 32 ? 1 : 16)) { i in
+                let (r0, b0, nb): (Int, Int, Int)
+                if split {
+                    r0 = i / itemsPerRow
+                    b0 = (i % itemsPerRow) * perItem
+                    nb = min(perItem, blocksPerRow - b0)
+                } else {
+                    r0 = i * rowsPerItem
+                    b0 = 0
+                    nb = (min(rows, r0 + rowsPerItem) - r0) * blocksPerRow
+                }
+                let first = r0 * rowLength + b0 * codec.blockSize
+                let sp = UnsafeBufferPointer(start: UnsafePointer<Float>(bitPattern: srcAddress)! + first, count: nb * codec.blockSize)
+                let dp = UnsafeMutableRawPointer(bitPattern: o)! + (first / codec.blockSize) * codec.blockBytes
+                do {
+                    if let importance {
+                        try importance.withUnsafeBufferPointer { w in
+                            try GGMLQuants.quantize(codec, sp, into: dp, rowLength: rowLength, importance: w, tensor: tensor, firstRow: r0)
+                        }
+                    } else {
+                        try GGMLQuants.quantize(codec, sp, into: dp, rowLength: split ? sp.count : rowLength, importance: nil, tensor: tensor,
+                                                firstRow: r0, firstColumn: b0 * codec.blockSize)
+                    }
+                } catch { failure = error }
+            }
+        }
+        if let failure { throw failure }
+        return TensorData(region: region, offset: 0, count: bytes)!
     }
 }

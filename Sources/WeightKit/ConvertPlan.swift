@@ -49,11 +49,13 @@ struct TensorRecipe: Sendable {
                     }
                 }, offset: 0, count: outBytes)!
             }
-            if curType == .f32 && dtype == .q8_0 && rowMap == nil && rows % 32 == 0 {
-                // Fused: transpose and quantize each 32-row tile column as one block.
-                let outBytes = (elements / 32) * 34
+            if curType == .f32 && rowMap == nil, let codec = dtype.codec, codec.canEncode, rows % codec.blockSize == 0 {
+                // Fused: transpose and quantize each block-tall tile column as one block.
+                let outBytes = (elements / codec.blockSize) * codec.blockBytes
                 return TensorData(region: try ByteRegion(count: outBytes) { out in
-                    try src.withUnsafeBytes { s in try ConvertKernels.transposeQ8_0(s.baseAddress!, out.baseAddress!, rows: rows, cols: cols) }
+                    try src.withUnsafeBytes { s in
+                        try ConvertKernels.transposeQuantized(s.baseAddress!, out.baseAddress!, rows: rows, cols: cols, codec: codec, tensor: name)
+                    }
                 }, offset: 0, count: outBytes)!
             }
             cur = TensorData(region: ByteRegion(count: elements * size) { out in
@@ -78,13 +80,13 @@ struct TensorRecipe: Sendable {
         if curType == .f32 {
             let direct: TensorData? = try cur.withUnsafeBytes { raw in
                 guard Int(bitPattern: raw.baseAddress) % 4 == 0 else { return nil }
-                return try ConvertKernels.narrow(raw.bindMemory(to: Float.self), to: dtype, tensor: name)
+                return try ConvertKernels.narrow(raw.bindMemory(to: Float.self), to: dtype, rowLength: shape.last, tensor: name)
             }
             if let direct { return direct }
         }
         let wide = try Self.toF32(cur, curType, elements, name)
         if dtype == .f32 { return wide }
-        return try wide.withUnsafeBytes { try ConvertKernels.narrow($0.bindMemory(to: Float.self), to: dtype, tensor: name) }
+        return try wide.withUnsafeBytes { try ConvertKernels.narrow($0.bindMemory(to: Float.self), to: dtype, rowLength: shape.last, tensor: name) }
     }
 
     /// The elements widened or dequantized to float32, in a fresh aligned region.

@@ -3,6 +3,7 @@
 //   wk-bench dequant FILE.gguf [--runs R]   dequantization throughput per tensor type
 //   wk-bench hdf5-read FILE.h5 [--runs R]   read every dataset of an HDF5 file
 //   wk-bench tokenize TOKENIZER --text F    tokenizer load time and encode throughput
+//   wk-bench quantize FILE.f32 [--runs R]   single-threaded K-quant encode throughput
 
 import TensorCore
 #if canImport(Glibc)
@@ -11,7 +12,7 @@ import TensorCore
 
 let args = Array(CommandLine.arguments.dropFirst())
 guard let verb = args.first else {
-    writeStandardError("usage: wk-bench dequant|hdf5-read|tokenize FILE [--runs R]\n")
+    writeStandardError("usage: wk-bench dequant|hdf5-read|tokenize|quantize FILE [--runs R]\n")
     exit(2)
 }
 do {
@@ -19,6 +20,7 @@ do {
     case "dequant": try benchDequant(Array(args.dropFirst()))
     case "hdf5-read": try benchHDF5Read(Array(args.dropFirst()))
     case "tokenize": try benchTokenize(Array(args.dropFirst()))
+    case "quantize": try benchQuantize(Array(args.dropFirst()))
     default:
         writeStandardError("wk-bench: unknown benchmark '\(verb)'\n")
         exit(2)

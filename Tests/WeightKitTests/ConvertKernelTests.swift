@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
+@testable import TensorCore
 @testable import WeightKit
 
-/// The fast conversion kernels against the references they stand beside.
+/// The fast conversion kernels (branch-free f16, fast Q8_0, fused transposes) against the references they stand beside.
 @Suite("convert kernels")
 struct ConvertKernelTests {
     /// Bit patterns that exercise every branch of float → half: zeros, the subnormal/normal and
@@ -24,7 +25,7 @@ struct ConvertKernelTests {
     @Test func halfMatchesNarrow() {
         let xs = Self.edgeFloats()
         var out = [UInt16](repeating: 0, count: xs.count)
-        xs.withUnsafeBufferPointer { s in out.withUnsafeMutableBufferPointer { ConvertKernels.toF16(s.baseAddress!, $0.baseAddress!, count: xs.count) } }
+        xs.withUnsafeBufferPointer { s in out.withUnsafeMutableBufferPointer { Narrow.toF16Branchless(s.baseAddress!, $0.baseAddress!, count: xs.count) } }
         var bad = 0
         for (i, x) in xs.enumerated() where out[i] != Narrow.half(x) {
             if bad < 5 { Issue.record("half(\(String(x.bitPattern, radix: 16))) = \(String(out[i], radix: 16)), Narrow says \(String(Narrow.half(x), radix: 16))") }
@@ -59,7 +60,7 @@ struct ConvertKernelTests {
         xs.withUnsafeBytes { s in t.withUnsafeMutableBytes { ConvertKernels.transpose(s.baseAddress!, $0.baseAddress!, rows: rows, cols: cols, size: 4) } }
         let want = try t.withUnsafeBufferPointer { try GGMLQuants.quantize(.q8_0, $0) }
         var got = [UInt8](repeating: 0, count: want.count)
-        try xs.withUnsafeBytes { s in try got.withUnsafeMutableBytes { try ConvertKernels.transposeQ8_0(s.baseAddress!, $0.baseAddress!, rows: rows, cols: cols) } }
+        try xs.withUnsafeBytes { s in try got.withUnsafeMutableBytes { try ConvertKernels.transposeQuantized(s.baseAddress!, $0.baseAddress!, rows: rows, cols: cols, codec: DType.q8_0.codec!, tensor: "t") } }
         #expect(got == want)
     }
 
@@ -86,7 +87,7 @@ struct ConvertKernelTests {
         }
         let want = try xs.withUnsafeBufferPointer { try GGMLQuants.quantize(.q8_0, $0) }
         var got = [UInt8](repeating: 0, count: want.count)
-        try xs.withUnsafeBufferPointer { s in try got.withUnsafeMutableBytes { try ConvertKernels.quantizeQ8_0(s.baseAddress!, $0.baseAddress!, blocks: xs.count / 32) } }
+        xs.withUnsafeBufferPointer { s in got.withUnsafeMutableBytes { GGMLQuants.quantizeQ8_0Fast(s.baseAddress!, $0.baseAddress!, blocks: xs.count / 32) } }
         var bad = 0
         for b in 0..<(xs.count / 32) where got[(34 * b)..<(34 * b + 34)] != want[(34 * b)..<(34 * b + 34)] {
             if bad < 3 { Issue.record("block \(b) differs: \(Array(xs[(32 * b)..<(32 * b + 32)]))") }
