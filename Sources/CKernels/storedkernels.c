@@ -178,37 +178,48 @@ WK_CLONES void wk_stored_gemv(int type, const void *weights, long cols, long row
             break;
         }
         case WK_Q8_0: {
+            // Eight lanes per block (vectorisable without reassociating one float sum), scaled per block.
+            float lanes[8] = {0};
             for (long k = 0; k < cols / 32; k++) {
                 const uint8_t *b = row + k * 34;
                 const int8_t *q = (const int8_t *)(b + 2);
                 const float *xs = x + 32 * k;
-                float s = 0;
-                for (int j = 0; j < 32; j++) s += (float)q[j] * xs[j];
-                acc += wk_half(b) * s;
+                float p[8] = {0};
+                for (int j = 0; j < 32; j += 8)
+                    for (int t = 0; t < 8; t++) p[t] += (float)q[j + t] * xs[j + t];
+                const float d = wk_half(b);
+                for (int t = 0; t < 8; t++) lanes[t] += d * p[t];
             }
+            for (int t = 0; t < 8; t++) acc += lanes[t];
             break;
         }
         case WK_Q4_0: {
+            float lanes[8] = {0};
             for (long k = 0; k < cols / 32; k++) {
                 const uint8_t *b = row + k * 18;
                 const uint8_t *q = b + 2;
                 const float *xs = x + 32 * k;
-                float s = 0;
-                for (int j = 0; j < 16; j++) s += (float)((int)(q[j] & 15) - 8) * xs[j] + (float)((int)(q[j] >> 4) - 8) * xs[j + 16];
-                acc += wk_half(b) * s;
+                float p[8] = {0};
+                for (int j = 0; j < 16; j += 8)
+                    for (int t = 0; t < 8; t++)
+                        p[t] += (float)((int)(q[j + t] & 15) - 8) * xs[j + t] + (float)((int)(q[j + t] >> 4) - 8) * xs[j + t + 16];
+                const float d = wk_half(b);
+                for (int t = 0; t < 8; t++) lanes[t] += d * p[t];
             }
+            for (int t = 0; t < 8; t++) acc += lanes[t];
             break;
         }
         case WK_Q4_1: case WK_Q5_0: case WK_Q5_1: {
             const long bb = wk_block_bytes(type);
             float tmp[32];
+            float lanes[8] = {0};
             for (long k = 0; k < cols / 32; k++) {
                 wk_decode_block(type, row + k * bb, tmp);
                 const float *xs = x + 32 * k;
-                float s = 0;
-                for (int j = 0; j < 32; j++) s += tmp[j] * xs[j];
-                acc += s;
+                for (int j = 0; j < 32; j += 8)
+                    for (int t = 0; t < 8; t++) lanes[t] += tmp[j + t] * xs[j + t];
             }
+            for (int t = 0; t < 8; t++) acc += lanes[t];
             break;
         }
         default: break;
