@@ -15,7 +15,7 @@ extension GGMLQuants {
     /// even, exact for |v| < 2^22; larger values wrap as ggml's do).
     @inline(__always) static func nearest(_ v: Float) -> Int32 {
         let t = v + 12_582_912
-        return Int32(bitPattern: t.bitPattern & 0x007F_FFFF) - 0x0040_0000
+        return Int32(bitPattern: t.bitPattern & 0x007F_FFFF) &- 0x0040_0000
     }
 
     /// float32 → float16 as ggml's GGML_FP32_TO_FP16 on a CPU without F16C: round to nearest even
@@ -60,10 +60,11 @@ extension GGMLQuants {
 
     /// Signed levels −nmax…nmax−1 for `n` values with one scale (ggml's make_qx_quants with
     /// rmse_type 1): start from the scale that maps the largest magnitude to −nmax, then try 18
-    /// nearby scales and keep the one with the best weighted least-squares fit. Weights are
-    /// `w[i]` when given, else x². Levels are stored offset by nmax (0…2·nmax−1).
+    /// nearby scales and keep the one with the best weighted least-squares fit (weights `w`; ggml's
+    /// x² when it has none is passed in as such). Levels are stored offset by nmax (0…2·nmax−1).
+    @inline(__always)
     static func signedLevels(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<UInt8>,
-                             _ w: UnsafePointer<Float>?) -> Float {
+                             _ w: UnsafePointer<Float>) -> Float {
         var peak: Float = 0, amax: Float = 0
         for i in 0..<n {
             let a = abs(x[i])
@@ -75,37 +76,37 @@ extension GGMLQuants {
         }
         let fmax = Float(nmax)
         var iscale = Float(-nmax) / peak
-        var sumlx: Float = 0, suml2: Float = 0
-        for i in 0..<n {
-            let l = min(max(nearest(iscale * x[i]), -nmax), nmax - 1)
-            levels[i] = UInt8(truncatingIfNeeded: l + nmax)
-            let wi = w?[i] ?? x[i] * x[i]
-            let fl = Float(l)
-            sumlx += wi * x[i] * fl
-            suml2 += wi * fl * fl
-        }
-        var scale: Float = suml2 != 0 ? sumlx / suml2 : 0
-        var best = scale * sumlx
-        for step in -9...9 where step != 0 {
-            iscale = -(fmax + 0.1 * Float(step)) / peak
-            sumlx = 0
-            suml2 = 0
-            for i in 0..<n {
-                let l = min(max(nearest(iscale * x[i]), -nmax), nmax - 1)
-                let wi = w?[i] ?? x[i] * x[i]
-                let fl = Float(l)
-                sumlx += wi * x[i] * fl
-                suml2 += wi * fl * fl
-            }
-            if suml2 > 0 && sumlx * sumlx > best * suml2 {
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * n) { buf in
+            let fl = buf.baseAddress!, t0 = fl + n, t1 = t0 + n
+            // Levels and weighted terms for every value (vectorized), then summed in ggml's order.
+            @inline(__always) func terms(_ iscale: Float) -> (Float, Float) {
+                for i in 0..<n { fl[i] = Float(min(max(nearest(iscale * x[i]), -nmax), nmax - 1)) }
                 for i in 0..<n {
-                    levels[i] = UInt8(truncatingIfNeeded: min(max(nearest(iscale * x[i]), -nmax), nmax - 1) + nmax)
+                    t0[i] = w[i] * x[i] * fl[i]
+                    t1[i] = w[i] * fl[i] * fl[i]
                 }
-                scale = sumlx / suml2
-                best = scale * sumlx
+                var sumlx: Float = 0, suml2: Float = 0
+                for i in 0..<n {
+                    sumlx += t0[i]
+                    suml2 += t1[i]
+                }
+                return (sumlx, suml2)
             }
+            var (sumlx, suml2) = terms(iscale)
+            for i in 0..<n { levels[i] = UInt8(truncatingIfNeeded: Int32(fl[i]) + nmax) }
+            var scale: Float = suml2 != 0 ? sumlx / suml2 : 0
+            var best = scale * sumlx
+            for step in -9...9 where step != 0 {
+                iscale = -(fmax + 0.1 * Float(step)) / peak
+                (sumlx, suml2) = terms(iscale)
+                if suml2 > 0 && sumlx * sumlx > best * suml2 {
+                    for i in 0..<n { levels[i] = UInt8(truncatingIfNeeded: Int32(fl[i]) + nmax) }
+                    scale = sumlx / suml2
+                    best = scale * sumlx
+                }
+            }
+            return scale
         }
-        return scale
     }
 
     /// Q3_K's 16-value search without importance weights (ggml's make_q3_quants with do_rmse):
@@ -168,6 +169,7 @@ extension GGMLQuants {
     /// max − min, where min is the best fit's so far) are tried, each followed by the weighted
     /// least-squares scale and min for its levels; the fit with the smallest weighted error
     /// (absolute when `mad`, else squared) wins. Returns (scale, −min).
+    @inline(__always)
     static func affineLevels(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                              _ levels: UnsafeMutablePointer<UInt8>, _ aux: UnsafeMutablePointer<UInt8>,
                              rmin: Float, rdelta: Float, steps: Int, mad: Bool) -> (Float, Float) {
@@ -196,36 +198,50 @@ extension GGMLQuants {
             diff = mad ? abs(diff) : diff * diff
             bestError += w[i] * diff
         }
-        for k in 0...steps {
-            iscale = (rmin + rdelta * Float(k) + fmax) / (hi - lo)  // lo moves with the best fit so far
-            var sumL: Float = 0, sumL2: Float = 0, sumXL: Float = 0
-            for i in 0..<n {
-                let l = min(max(nearest(iscale * (x[i] - lo)), 0), nmax)
-                aux[i] = UInt8(truncatingIfNeeded: l)
-                let fl = Float(l)
-                sumL += w[i] * fl
-                sumL2 += w[i] * fl * fl
-                sumXL += w[i] * fl * x[i]
-            }
-            let det = sumW * sumL2 - sumL * sumL
-            if det > 0 {
-                var thisScale = (sumW * sumXL - sumX * sumL) / det
-                var thisMin = (sumL2 * sumX - sumL * sumXL) / det
-                if thisMin > 0 {
-                    thisMin = 0
-                    thisScale = sumXL / sumL2
-                }
-                var err: Float = 0
+        // Per step: levels and the weighted terms for every value first (loops the compiler
+        // vectorizes), then the terms summed in order, as ggml's single loop adds them.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * n) { buf in
+            let t0 = buf.baseAddress!, t1 = t0 + n, t2 = t1 + n
+            for k in 0...steps {
+                iscale = (rmin + rdelta * Float(k) + fmax) / (hi - lo)  // lo moves with the best fit so far
+                for i in 0..<n { aux[i] = UInt8(truncatingIfNeeded: min(max(nearest(iscale * (x[i] - lo)), 0), nmax)) }
                 for i in 0..<n {
-                    var diff = thisScale * Float(aux[i]) + thisMin - x[i]
-                    diff = mad ? abs(diff) : diff * diff
-                    err += w[i] * diff
+                    let fl = Float(aux[i])
+                    let wl = w[i] * fl
+                    t0[i] = wl
+                    t1[i] = wl * fl
+                    t2[i] = wl * x[i]
                 }
-                if err < bestError {
-                    for i in 0..<n { levels[i] = aux[i] }
-                    bestError = err
-                    scale = thisScale
-                    lo = thisMin
+                var sumL: Float = 0, sumL2: Float = 0, sumXL: Float = 0
+                for i in 0..<n {
+                    sumL += t0[i]
+                    sumL2 += t1[i]
+                    sumXL += t2[i]
+                }
+                let det = sumW * sumL2 - sumL * sumL
+                if det > 0 {
+                    var thisScale = (sumW * sumXL - sumX * sumL) / det
+                    var thisMin = (sumL2 * sumX - sumL * sumXL) / det
+                    if thisMin > 0 {
+                        thisMin = 0
+                        thisScale = sumXL / sumL2
+                    }
+                    if mad {
+                        for i in 0..<n { t0[i] = w[i] * abs(thisScale * Float(aux[i]) + thisMin - x[i]) }
+                    } else {
+                        for i in 0..<n {
+                            let diff = thisScale * Float(aux[i]) + thisMin - x[i]
+                            t0[i] = w[i] * (diff * diff)
+                        }
+                    }
+                    var err: Float = 0
+                    for i in 0..<n { err += t0[i] }
+                    if err < bestError {
+                        for i in 0..<n { levels[i] = aux[i] }
+                        bestError = err
+                        scale = thisScale
+                        lo = thisMin
+                    }
                 }
             }
         }
@@ -445,9 +461,9 @@ extension GGMLQuants {
                 var sum: Float = 0
                 for l in 0..<16 { sum += w[l] }
                 t.sw[j] = sum
-                t.scales[j] = signedLevels(16, 4, xs, L + 16 * j, w)
+                t.scales[j] = signedLevels(16, 4, xs, L + 16 * j, UnsafePointer(w))
             }
-            let block = signedLevels(16, 32, t.scales, t.ls, t.sw)
+            let block = signedLevels(16, 32, t.scales, t.ls, UnsafePointer(t.sw))
             packQ3Scales(t.ls, s)
             d = storeHalf(out, 108, block)
         } else {
@@ -581,7 +597,13 @@ extension GGMLQuants {
         let L = t.levels
         var maxScale: Float = 0, maxAbs: Float = 0
         for g in 0..<16 {
-            let s = signedLevels(16, 32, x + 16 * g, L + 16 * g, qw.map { $0 + 16 * g })
+            let xs = x + 16 * g
+            let w: UnsafePointer<Float>
+            if let qw { w = qw + 16 * g } else {
+                for i in 0..<16 { t.weights[i] = xs[i] * xs[i] }
+                w = UnsafePointer(t.weights)
+            }
+            let s = signedLevels(16, 32, xs, L + 16 * g, w)
             t.scales[g] = s
             if abs(s) > maxAbs { maxAbs = abs(s); maxScale = s }
         }
