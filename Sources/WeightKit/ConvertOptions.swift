@@ -53,6 +53,12 @@ public struct ConvertOptions: Sendable {
     public var force: Bool
     /// Carry the tokenizer along (GGUF keys, or Hugging Face tokenizer files).
     public var tokenizer = true
+    /// A llama-quantize mixture (`q4_k_m`, …): per-tensor types by llama.cpp's rules, into GGUF only.
+    public var mixture: QuantMixture?
+    /// `--tensor-type PATTERN=TYPE` overrides for a mixture, first match wins.
+    public var tensorTypes: [(pattern: String, type: DType)] = []
+    /// An importance matrix (llama.cpp's imatrix GGUF or .dat) for a K-quant mixture.
+    public var imatrix: String?
     /// Force llama.cpp's `tokenizer.ggml.pre` name for a BPE tokenizer whose pre-tokenizer WeightKit
     /// does not recognise.
     public var pre: String?
@@ -65,8 +71,10 @@ public struct ConvertOptions: Sendable {
         self.force = force
     }
 
-    /// The dtypes `--dtype` accepts.
+    /// The dtypes `--dtype` accepts (each tensor converted as llama.cpp's converter does).
     public static let dtypes: [DType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1]
+    /// The llama-quantize mixtures `--dtype` also accepts (per-tensor types by llama-quantize's rules).
+    public static let mixtures: [QuantMixture] = [.q2_k, .q3_k_s, .q3_k_m, .q3_k_l, .q4_k_s, .q4_k_m, .q5_k_s, .q5_k_m, .q6_k]
 
     /// Parses a size: bytes, or a number with B, KB, MB, GB, TB (powers of 1000, as
     /// transformers' `max_shard_size`) or KiB, MiB, GiB, TiB (powers of 1024).

@@ -17,6 +17,8 @@ struct TensorRecipe: Sendable {
     /// Destination row i = row `rowMap[i]` of the (transposed) source.
     var rowMap: [Int]?
     var dtype: DType
+    /// Importance weights per column (an imatrix entry), for the K-quant encoders.
+    var importance: [Float]? = nil
 
     /// The output entry; bytes are produced on demand.
     func entry() throws -> TensorEntry {
@@ -49,7 +51,7 @@ struct TensorRecipe: Sendable {
                     }
                 }, offset: 0, count: outBytes)!
             }
-            if curType == .f32 && rowMap == nil, let codec = dtype.codec, codec.canEncode, rows % codec.blockSize == 0 {
+            if curType == .f32 && rowMap == nil && importance == nil, let codec = dtype.codec, codec.canEncode, rows % codec.blockSize == 0 {
                 // Fused: transpose and quantize each block-tall tile column as one block.
                 let outBytes = (elements / codec.blockSize) * codec.blockBytes
                 return TensorData(region: try ByteRegion(count: outBytes) { out in
@@ -80,13 +82,15 @@ struct TensorRecipe: Sendable {
         if curType == .f32 {
             let direct: TensorData? = try cur.withUnsafeBytes { raw in
                 guard Int(bitPattern: raw.baseAddress) % 4 == 0 else { return nil }
-                return try ConvertKernels.narrow(raw.bindMemory(to: Float.self), to: dtype, rowLength: shape.last, tensor: name)
+                return try ConvertKernels.narrow(raw.bindMemory(to: Float.self), to: dtype, rowLength: shape.last, importance: importance, tensor: name)
             }
             if let direct { return direct }
         }
         let wide = try Self.toF32(cur, curType, elements, name)
         if dtype == .f32 { return wide }
-        return try wide.withUnsafeBytes { try ConvertKernels.narrow($0.bindMemory(to: Float.self), to: dtype, rowLength: shape.last, tensor: name) }
+        return try wide.withUnsafeBytes {
+            try ConvertKernels.narrow($0.bindMemory(to: Float.self), to: dtype, rowLength: shape.last, importance: importance, tensor: name)
+        }
     }
 
     /// The elements widened or dequantized to float32, in a fresh aligned region.
@@ -146,6 +150,9 @@ struct ConvertPlan {
             let (key, value, _) = try ConvertOptions.parseSetting(s)
             c.metadata[key] = value
         }
+        if let m = options.mixture, format != .gguf {
+            throw WeightKitError("--dtype \(m.rawValue): quantization mixtures go only into .gguf outputs")
+        }
         if let d = options.dtype, d.isQuantized, format != .gguf {
             throw WeightKitError("--dtype \(d.rawValue): quantized types go only into .gguf outputs (\(format.rawValue) holds f32, f16, bf16)")
         }
@@ -165,6 +172,7 @@ struct ConvertPlan {
         } else {
             plan = try kept(c, format: format, options: options)
         }
+        if let mixture = options.mixture { try plan.applyMixture(mixture, options: options, format: format, path: c.path) }
         for s in options.settings {
             let (key, value, raw) = try ConvertOptions.parseSetting(s)
             plan.metadata[key] = value

@@ -105,7 +105,7 @@ public enum Converter {
             return ConvertedFile(path: p, bytes: size, sha256: hashes ? ((try? sha256(p)) ?? "") : "")
         }
         return ConvertSummary(
-            input: input, output: output, format: format, naming: plan.naming, dtype: options.dtype?.rawValue ?? "keep",
+            input: input, output: output, format: format, naming: plan.naming, dtype: options.mixture?.rawValue ?? options.dtype?.rawValue ?? "keep",
             tensors: entries.count, bytes: written.reduce(0) { $0 + $1.bytes }, seconds: Date().timeIntervalSince(start),
             files: written, notes: plan.notes)
     }

@@ -24,6 +24,14 @@ struct Convert: ParsableCommand {
             to 2-D weight matrices; 1-D tensors, norms, biases, position embeddings and rope_freqs \
             stay f32, and matrices whose rows are not whole 32-element blocks become f16.
 
+            A llama-quantize mixture (--dtype q4_k_m, q5_k_m, q6_k, q3_k_m, q2_k, …) gives each tensor the \
+            type llama.cpp's rules give it: more bits for attn_v and ffn_down on some layers and for the \
+            output/tied embedding, 1-D tensors and norms unquantized, and a fallback where a row is not \
+            a whole 256-element block (say which with --json); general.file_type as llama-quantize \
+            sets it. --tensor-type PATTERN=TYPE overrides the rules; --imatrix FILE weighs the K-quant \
+            rounding by an importance matrix and records its provenance. GGUF inputs are dequantized \
+            first (re-quantization).
+
             --set key=value sets metadata (repeatable). GGUF and HDF5 values are typed: true/false → \
             bool, integers → u32 (i32, u64 or i64 when they do not fit), other numbers → f32, else a \
             string; key:TYPE=value forces a type (u8 i8 u16 i16 u32 i32 u64 i64 f32 f64 bool str). \
@@ -50,7 +58,9 @@ struct Convert: ParsableCommand {
 
     @Argument(help: "Input: a weight file or model directory.") var input: String
     @Argument(help: "Output: .safetensors, .gguf, .h5/.hdf5, or a directory.") var output: String
-    @Option(help: "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0 or q5_1 (default: keep each tensor's dtype).") var dtype: String?
+    @Option(help: "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, or a llama-quantize mixture: q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k (default: keep each tensor's dtype).") var dtype: String?
+    @Option(name: .customLong("tensor-type"), help: "With a mixture: PATTERN=TYPE gives tensors whose name matches the regex PATTERN that type (repeatable; first match wins).") var tensorTypes: [String] = []
+    @Option(help: "With a K-quant mixture: an importance matrix (llama.cpp imatrix .gguf or .dat).") var imatrix: String?
     @Option(help: "hf, gguf or keep.") var naming: String?
     @Option(name: .customLong("shard-size"), help: "Largest shard of a model directory (e.g. 500MB, 2GB; default 5GB).") var shardSize: String?
     @Option(name: .customLong("set"), help: "Metadata key=value (repeatable).") var settings: [String] = []
@@ -61,7 +71,16 @@ struct Convert: ParsableCommand {
 
     func convert(_ bar: ProgressBar) throws -> ConvertSummary {
         var o = ConvertOptions(force: force)
-        o.dtype = dtype.flatMap { DType(rawValue: $0) }
+        if let dtype, let m = QuantMixture(rawValue: dtype), ConvertOptions.mixtures.contains(m) {
+            o.mixture = m
+        } else {
+            o.dtype = dtype.flatMap { DType(rawValue: $0) }
+        }
+        o.tensorTypes = tensorTypes.compactMap { t in
+            guard let eq = t.lastIndex(of: "="), let type = DType(rawValue: String(t[t.index(after: eq)...]).lowercased()) else { return nil }
+            return (String(t[..<eq]), type)
+        }
+        o.imatrix = imatrix
         o.naming = naming.flatMap { ConvertNaming(rawValue: $0) }
         o.pre = pre
         o.tokenizer = !noTokenizer
@@ -75,8 +94,26 @@ struct Convert: ParsableCommand {
     }
 
     func validate() throws {
-        if let dtype, DType(rawValue: dtype).map({ ConvertOptions.dtypes.contains($0) }) != true {
-            throw ValidationError("--dtype must be one of \(ConvertOptions.dtypes.map(\.rawValue).joined(separator: ", "))")
+        if let dtype, DType(rawValue: dtype).map({ ConvertOptions.dtypes.contains($0) }) != true,
+            QuantMixture(rawValue: dtype).map({ ConvertOptions.mixtures.contains($0) }) != true
+        {
+            throw ValidationError(
+                "--dtype must be one of \((ConvertOptions.dtypes.map(\.rawValue) + ConvertOptions.mixtures.map(\.rawValue)).joined(separator: ", "))")
+        }
+        let mixture = dtype.flatMap { QuantMixture(rawValue: $0) }.flatMap { ConvertOptions.mixtures.contains($0) ? $0 : nil }
+        if (!tensorTypes.isEmpty || imatrix != nil) && mixture == nil {
+            throw ValidationError("--tensor-type and --imatrix go with a mixture: --dtype q4_k_m, q6_k, …")
+        }
+        let encodable = DType.allCases.filter { $0.codec?.canEncode == true || $0 == .f16 || $0 == .f32 || $0 == .bf16 }
+        for t in tensorTypes {
+            guard let eq = t.lastIndex(of: "="), eq != t.startIndex,
+                let type = DType(rawValue: String(t[t.index(after: eq)...]).lowercased()), encodable.contains(type)
+            else {
+                throw ValidationError("--tensor-type takes PATTERN=TYPE with TYPE one of \(encodable.map(\.rawValue).joined(separator: ", ")); got '\(t)'")
+            }
+            if (try? NSRegularExpression(pattern: String(t[..<eq]))) == nil {
+                throw ValidationError("--tensor-type: '\(t[..<eq])' is not a regular expression")
+            }
         }
         if let naming, ConvertNaming(rawValue: naming) == nil { throw ValidationError("--naming must be hf, gguf or keep") }
     }

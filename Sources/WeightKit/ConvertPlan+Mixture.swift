@@ -1,0 +1,50 @@
+// A llama-quantize mixture applied to a GGUF conversion plan: each tensor's type from the mixture's
+// rules (QuantMixture.swift), importance weights from an imatrix, general.file_type and the imatrix's
+// provenance keys as llama-quantize writes them, and a note for every tensor whose row length made it
+// take another type than the rules chose.
+
+import Foundation
+import TensorCore
+
+extension ConvertPlan {
+    mutating func applyMixture(_ mixture: QuantMixture, options: ConvertOptions, format: ConvertOutputFormat, path: String) throws {
+        let arch = metadata["general.architecture"]?.string ?? ""
+        let heads = metadata["\(arch).attention.head_count"]?.int ?? 1
+        let kvHeads = metadata["\(arch).attention.head_count_kv"]?.int ?? heads
+        let layers = metadata["\(arch).block_count"]?.int ?? recipes.filter { $0.name.hasSuffix("ffn_down.weight") }.count
+        let imatrix = try options.imatrix.map(ImportanceMatrix.load)
+        let planner = MixturePlanner(
+            mixture: mixture, architecture: arch, heads: heads, kvHeads: kvHeads, layers: layers, overrides: options.tensorTypes,
+            hasImatrix: imatrix != nil)
+        // Tensors that are not quantized keep their float type (a quantized source is dequantized).
+        let castable = recipes.map { $0.source.dtype.isFloat || $0.source.dtype.isQuantized }
+        let unquantized = recipes.map { $0.source.dtype.isQuantized ? DType.f32 : $0.source.dtype }
+        let types = planner.types(recipes.indices.map { (recipes[$0].name, recipes[$0].shape, unquantized[$0]) })
+        // The same choice with every row a whole number of 256-element blocks: where it differs, the
+        // row length decided (a fallback, or the Q8_0 output rule).
+        let padded = planner.types(recipes.indices.map { i in
+            var s = recipes[i].shape
+            if let last = s.last { s[s.count - 1] = (last + 255) / 256 * 256 }
+            return (recipes[i].name, s, unquantized[i])
+        })
+        var used = 0
+        for i in recipes.indices where castable[i] {
+            recipes[i].dtype = types[i]
+            if types[i] != padded[i] {
+                notes.append("\(recipes[i].name): rows of \(recipes[i].shape.last ?? 0) are not whole \(padded[i].rawValue) blocks; \(types[i].rawValue) instead")
+            }
+            if let imatrix, types[i].codec?.takesImportance == true,
+                let w = try imatrix.weights(for: recipes[i].name, columns: recipes[i].shape.last ?? 0)
+            {
+                recipes[i].importance = w
+                used += 1
+            }
+        }
+        metadata["general.file_type"] = .uint32(mixture.fileType)
+        metadata["general.quantization_version"] = .uint32(2)
+        if let imatrix {
+            for e in imatrix.provenance { metadata[e.key] = e.value }
+            if used == 0 { notes.append("the imatrix \(imatrix.path) names none of this model's tensors") }
+        }
+    }
+}
