@@ -33,11 +33,15 @@ extension ConvertPlan {
             if types[i] != padded[i] {
                 notes.append("\(recipes[i].name): rows of \(recipes[i].shape.last ?? 0) are not whole \(padded[i].rawValue) blocks; \(types[i].rawValue) instead")
             }
-            if let imatrix, types[i].codec?.takesImportance == true,
+            guard let imatrix, types[i].isQuantized,
                 let w = try imatrix.weights(for: recipes[i].name, columns: recipes[i].shape.last ?? 0)
-            {
+            else { continue }
+            if types[i].codec?.takesImportance == true {
                 recipes[i].importance = w
                 used += 1
+            } else {
+                // llama.cpp also weighs the legacy types' rounding; WeightKit does not (yet), so these bytes differ.
+                notes.append("\(recipes[i].name): \(types[i].rawValue) is quantized without the importance matrix (WeightKit weighs only the K-quants)")
             }
         }
         metadata["general.file_type"] = .uint32(mixture.fileType)
