@@ -9,7 +9,8 @@
 //       reference quantizer is called directly (exported by libggml-base, declared below because
 //       its header, ggml-quants.h, is internal to ggml).
 //   quantize_ref bench TYPE N_PER_ROW ROWS IN.f32 REPEATS
-//       prints the best single-thread wall time of ggml_quantize_chunk without imatrix (seconds).
+//       prints the best single-thread time of ggml_quantize_chunk without imatrix (seconds of the
+//       thread's CPU time, so that other processes on a busy machine do not count).
 #include <ggml.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ static size_t run(enum ggml_type type, const float *src, void *dst, long n_per_r
 
 static double now(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 

@@ -76,13 +76,15 @@ extension GGMLQuants {
         }
         let fmax = Float(nmax)
         var iscale = Float(-nmax) / peak
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * n) { buf in
-            let fl = buf.baseAddress!, t0 = fl + n, t1 = t0 + n
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * n) { buf in
+            let fl = buf.baseAddress!, t0 = fl + n, t1 = t0 + n, wx = t1 + n
+            // ggml's w·x·l is (w·x)·l: the first product is the same for every candidate scale.
+            for i in 0..<n { wx[i] = w[i] * x[i] }
             // Levels and weighted terms for every value (vectorized), then summed in ggml's order.
             @inline(__always) func terms(_ iscale: Float) -> (Float, Float) {
-                for i in 0..<n { fl[i] = Float(min(max(nearest(iscale * x[i]), -nmax), nmax - 1)) }
+                for i in 0..<n { fl[i] = Float(min(max(nearest(iscale * x[i]), -nmax), nmax &- 1)) }
                 for i in 0..<n {
-                    t0[i] = w[i] * x[i] * fl[i]
+                    t0[i] = wx[i] * fl[i]
                     t1[i] = w[i] * fl[i] * fl[i]
                 }
                 var sumlx: Float = 0, suml2: Float = 0
@@ -92,15 +94,18 @@ extension GGMLQuants {
                 }
                 return (sumlx, suml2)
             }
+            @inline(__always) func keep() {
+                for i in 0..<n { levels[i] = UInt8(truncatingIfNeeded: Int32(fl[i]) &+ nmax) }
+            }
             var (sumlx, suml2) = terms(iscale)
-            for i in 0..<n { levels[i] = UInt8(truncatingIfNeeded: Int32(fl[i]) + nmax) }
+            keep()
             var scale: Float = suml2 != 0 ? sumlx / suml2 : 0
             var best = scale * sumlx
             for step in -9...9 where step != 0 {
                 iscale = -(fmax + 0.1 * Float(step)) / peak
                 (sumlx, suml2) = terms(iscale)
                 if suml2 > 0 && sumlx * sumlx > best * suml2 {
-                    for i in 0..<n { levels[i] = UInt8(truncatingIfNeeded: Int32(fl[i]) + nmax) }
+                    keep()
                     scale = sumlx / suml2
                     best = scale * sumlx
                 }
