@@ -66,6 +66,100 @@ extension GGUFCursor {
 
     /// An array: u32 element type, u64 element count, the elements.
     mutating func array(_ field: String, depth: Int, budget: inout Int) throws(GGUFError) -> MetadataValue {
+        let (elementType, n) = try arrayHeader(field, depth: depth, budget: &budget)
+        var items: [MetadataValue] = []
+        items.reserveCapacity(n)
+        for _ in 0..<n {
+            items.append(try value(elementType, field, depth: depth, budget: &budget))
+        }
+        return .array(elementType, items)
+    }
+
+    /// A key's value: as `value` does, except that an array of at least `PackedArray.minimumCount` strings
+    /// or fixed-size numbers is kept packed (with every check made here, as `value` makes it).
+    mutating func topLevelValue(_ type: MetadataType, _ field: String, budget: inout Int) throws(GGUFError) -> MetadataStore.Item {
+        guard type == .array else { return .value(try value(type, field, depth: 0, budget: &budget)) }
+        let start = position
+        let (elementType, n) = try arrayHeader(field, depth: 1, budget: &budget)
+        if n >= PackedArray.minimumCount {
+            if elementType == .string { return .packed(try packedStrings(field, count: n)) }
+            if let size = elementType.fixedSize {
+                // arrayHeader checked that n elements fit in the bytes left.
+                let bytes = [UInt8](UnsafeRawBufferPointer(start: base! + position, count: n * size))
+                advance(n * size)
+                return .packed(PackedArray(type: elementType, count: n, bytes: bytes, ends: []))
+            }
+        }
+        budget += n  // read again, as a plain array
+        rewind(to: start)
+        return .value(try array(field, depth: 1, budget: &budget))
+    }
+
+    /// `n` strings, checked as `string(_:_:maxBytes:)` checks each (the same errors for the same first
+    /// bad string), into one buffer: the lengths first, then the bytes copied into a buffer of their total,
+    /// then UTF-8 checked over the whole buffer at once (valid as a whole, with no string starting inside
+    /// a character, means each string is valid).
+    private mutating func packedStrings(_ field: String, count n: Int) throws(GGUFError) -> PackedArray {
+        let first = position
+        var total = 0
+        for k in 0..<n {
+            let start = position
+            let len64: UInt64
+            do { len64 = try u64(field, "string length") } catch { throw firstInvalidUTF8(field, from: first, count: k) ?? error }
+            guard len64 <= UInt64(GGUFLimits.maxStringBytes) else {
+                throw firstInvalidUTF8(field, from: first, count: k)
+                    ?? self.error(field, at: start, "string length \(len64) exceeds the limit of \(GGUFLimits.maxStringBytes) bytes")
+            }
+            let len = Int(len64)
+            guard len <= remaining else {
+                throw firstInvalidUTF8(field, from: first, count: k)
+                    ?? self.error(field, at: start, "string length \(len) runs past the end of the file (\(remaining) bytes left)")
+            }
+            advance(len)
+            total += len
+        }
+        let file = base!
+        var ends = [Int](repeating: 0, count: n)
+        var straddles = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: total) { buf, count in
+            var at = first
+            var out = 0
+            for k in 0..<n {
+                let len = Int(UInt64(littleEndian: file.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+                at += 8
+                if len > 0 {
+                    (buf.baseAddress! + out).initialize(from: (file + at).assumingMemoryBound(to: UInt8.self), count: len)
+                    if buf[out] & 0xC0 == 0x80 { straddles = true }
+                }
+                at += len
+                out += len
+                ends[k] = out
+            }
+            count = total
+        }
+        if straddles || !bytes.withUnsafeBytes({ GGUFCursor.isValidUTF8($0) }) {
+            if let e = firstInvalidUTF8(field, from: first, count: n) { throw e }
+        }
+        return PackedArray(type: .string, count: n, bytes: bytes, ends: ends)
+    }
+
+    /// The error for the first of `count` strings from `offset` (whose lengths are known to be good) that
+    /// is not valid UTF-8, if one is not.
+    private func firstInvalidUTF8(_ field: String, from offset: Int, count: Int) -> GGUFError? {
+        var at = offset
+        for _ in 0..<count {
+            let len = Int(UInt64(littleEndian: base!.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+            if !GGUFCursor.isValidUTF8(UnsafeRawBufferPointer(start: base! + at + 8, count: len)) {
+                return error(field, at: at, "string is not valid UTF-8")
+            }
+            at += 8 + len
+        }
+        return nil
+    }
+
+    /// An array's element type and count, checked against the limits, the bytes left and `budget`
+    /// (which is charged the count).
+    mutating func arrayHeader(_ field: String, depth: Int, budget: inout Int) throws(GGUFError) -> (MetadataType, Int) {
         let start = position
         guard depth <= GGUFLimits.maxArrayDepth else {
             throw error(field, at: start, "arrays nested deeper than \(GGUFLimits.maxArrayDepth) levels")
@@ -86,11 +180,6 @@ extension GGUFCursor {
             throw error(field, at: countAt, "metadata arrays hold more than \(GGUFLimits.maxTotalArrayElements) elements in all")
         }
         budget -= n
-        var items: [MetadataValue] = []
-        items.reserveCapacity(n)
-        for _ in 0..<n {
-            items.append(try value(elementType, field, depth: depth, budget: &budget))
-        }
-        return .array(elementType, items)
+        return (elementType, n)
     }
 }

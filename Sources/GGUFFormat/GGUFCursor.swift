@@ -16,6 +16,18 @@ struct GGUFCursor {
         self.position = position
     }
 
+    /// Moves past `n` bytes that a check has already found in the file.
+    mutating func advance(_ n: Int) {
+        precondition(n <= remaining, "advance past the end")
+        position += n
+    }
+
+    /// Goes back to `offset`, to read what is there again.
+    mutating func rewind(to offset: Int) {
+        precondition(offset <= position, "rewind forward")
+        position = offset
+    }
+
     /// Bytes between the cursor and the end of the file.
     var remaining: Int { count - position }
 
@@ -67,10 +79,48 @@ struct GGUFCursor {
         }
         if len == 0 { return "" }
         let bytes = UnsafeRawBufferPointer(start: base! + position, count: len)
-        guard let s = String(validating: bytes, as: UTF8.self) else {
-            throw error(field, at: start, "\(what) is not valid UTF-8")
-        }
+        guard GGUFCursor.isValidUTF8(bytes) else { throw error(field, at: start, "\(what) is not valid UTF-8") }
         position += len
-        return s
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether the bytes are well-formed UTF-8 (Unicode table 3-7: no overlong forms, no surrogates, nothing
+    /// past U+10FFFF). Eight ASCII bytes are checked at a time.
+    static func isValidUTF8(_ b: UnsafeRawBufferPointer) -> Bool {
+        guard let p = b.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
+        let n = b.count
+        var i = 0
+        while i < n {
+            if i + 8 <= n, UInt64(littleEndian: b.loadUnaligned(fromByteOffset: i, as: UInt64.self)) & 0x8080_8080_8080_8080 == 0 {
+                i += 8
+                continue
+            }
+            let c = p[i]
+            if c < 0x80 {
+                i += 1
+                continue
+            }
+            @inline(__always) func cont(_ k: Int) -> Bool { i + k < n && p[i + k] & 0xC0 == 0x80 }
+            switch c {
+            case 0xC2...0xDF:
+                guard cont(1) else { return false }
+                i += 2
+            case 0xE0...0xEF:
+                guard cont(1), cont(2) else { return false }
+                let c1 = p[i + 1]
+                if c == 0xE0 && c1 < 0xA0 { return false }  // overlong
+                if c == 0xED && c1 > 0x9F { return false }  // surrogates
+                i += 3
+            case 0xF0...0xF4:
+                guard cont(1), cont(2), cont(3) else { return false }
+                let c1 = p[i + 1]
+                if c == 0xF0 && c1 < 0x90 { return false }  // overlong
+                if c == 0xF4 && c1 > 0x8F { return false }  // past U+10FFFF
+                i += 4
+            default:
+                return false
+            }
+        }
+        return true
     }
 }

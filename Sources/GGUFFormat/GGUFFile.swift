@@ -33,8 +33,8 @@ public struct GGUFFile: Sendable {
     public let version: UInt32
     /// The data alignment: `general.alignment`, or 32.
     public let alignment: Int
-    /// Metadata in file order, typed.
-    public let metadata: Metadata
+    /// Metadata in file order (`metadata`, `packedStrings`, … in GGUFFile+Metadata.swift).
+    let store: MetadataStore
     /// Tensor-info records in file order.
     public let tensorInfos: [GGUFTensorInfo]
     /// Tensors in file order, with row-major shapes (ggml dims reversed) and bytes mapped.
@@ -92,11 +92,13 @@ public struct GGUFFile: Sendable {
         }
 
         // Metadata.
-        var entries: [MetadataEntry] = []
+        var keys: [String] = []
+        var items: [MetadataStore.Item] = []
         var seen: [String: Int] = [:]
         var alignmentAt: Int? = nil
         var budget = GGUFLimits.maxTotalArrayElements
-        entries.reserveCapacity(Int(kvCount64))
+        keys.reserveCapacity(Int(kvCount64))
+        items.reserveCapacity(Int(kvCount64))
         for i in 0..<Int(kvCount64) {
             let at = c.position
             let key = try c.string("metadata #\(i)", "key", maxBytes: GGUFLimits.maxKeyBytes)
@@ -108,15 +110,21 @@ public struct GGUFFile: Sendable {
             seen[key] = at
             let type = try c.valueType(field, "value type")
             let valueAt = c.position
-            let value = try c.value(type, field, depth: 0, budget: &budget)
+            let value = try c.topLevelValue(type, field, budget: &budget)
             if key == "general.alignment" { alignmentAt = valueAt }
-            entries.append(MetadataEntry(key, value))
+            keys.append(key)
+            items.append(value)
         }
-        let metadata = Metadata(entries)
+        let store = MetadataStore(keys: keys, items: items)
 
         // Alignment: u32, a non-zero power of two.
         var alignment = 32
-        if let at = alignmentAt, let v = metadata["general.alignment"] {
+        if let at = alignmentAt, let item = store.item("general.alignment") {
+            let v: MetadataValue
+            switch item {
+            case .value(let value): v = value
+            case .packed(let p): v = .array(p.type, [])
+            }
             guard case .uint32(let a) = v else {
                 throw GGUFError(path: path, field: "metadata 'general.alignment'", offset: at, "has type \(v.type.name), must be u32")
             }
@@ -238,7 +246,7 @@ public struct GGUFFile: Sendable {
             }
         }
         return GGUFFile(
-            path: path, version: version, alignment: alignment, metadata: metadata, tensorInfos: infos, tensors: tensors,
+            path: path, version: version, alignment: alignment, store: store, tensorInfos: infos, tensors: tensors,
             dataOffset: dataOffset, warnings: warnings, region: region)
     }
 
