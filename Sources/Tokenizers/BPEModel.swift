@@ -76,19 +76,60 @@ struct PackedMerges: Sendable {
             bytes.append(contentsOf: a.utf8)
             let m = Int32(truncatingIfNeeded: bytes.count)
             bytes.append(contentsOf: b.utf8)
-            bounds += [s, m, m, Int32(truncatingIfNeeded: bytes.count)]
+            append(s, m, m, Int32(truncatingIfNeeded: bytes.count))
         }
+    }
+
+    /// Adds a merge of bytes[a0 ..< a1] and bytes[b0 ..< b1].
+    @inline(__always)
+    mutating func append(_ a0: Int32, _ a1: Int32, _ b0: Int32, _ b1: Int32) {
+        bounds.append(a0)
+        bounds.append(a1)
+        bounds.append(b0)
+        bounds.append(b1)
     }
 
     var count: Int { bounds.count / 4 }
 }
 
-/// FNV-1a (64-bit) over bytes, continuing from `h` so that two ranges can be hashed as one string.
+/// Up to 8 bytes as one little-endian word, zero-padded (`n` in 0...8; reads only p[0..<n]).
 @inline(__always)
-func fnv1a(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
-    var h = h
-    for i in 0..<n { h = (h ^ UInt64(p[i])) &* 0x0000_0100_0000_01b3 }
-    return h
+func loadWord(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+    let raw = UnsafeRawPointer(p)
+    if n >= 8 { return UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) }
+    if n >= 4 {  // two loads that overlap in the middle
+        let lo = UInt64(UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self)))
+        let hi = UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)))
+        return lo | hi << (8 * UInt64(n - 4))
+    }
+    if n == 0 { return 0 }
+    return UInt64(p[0]) | UInt64(p[n / 2]) << (8 * UInt64(n / 2)) | UInt64(p[n - 1]) << (8 * UInt64(n - 1))
+}
+
+/// A byte string's hash and first 8 bytes, as the look-up tables use them.
+struct ByteKey {
+    let hash: UInt64
+    let prefix: UInt64
+    let count: Int
+
+    /// Eight bytes at a time: the first word with the length, then each further word, multiplied in.
+    @inline(__always)
+    init(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        let w0 = loadWord(p, min(n, 8))
+        var h = (w0 ^ UInt64(truncatingIfNeeded: n) &* 0x9E37_79B9_7F4A_7C15) &* 0xFF51_AFD7_ED55_8CCD
+        var i = 8
+        while i < n {
+            h = ((h << 29 | h >> 35) ^ loadWord(p + i, min(n - i, 8))) &* 0xFF51_AFD7_ED55_8CCD
+            i += 8
+        }
+        hash = h ^ h >> 32
+        prefix = w0
+        count = n
+    }
+
+    /// Where the key starts probing in a table of `mask + 1` slots.
+    @inline(__always)
+    func slot(_ mask: Int) -> Int { Int(truncatingIfNeeded: hash >> 20) & mask }
 }
 
 @inline(__always)
@@ -98,18 +139,109 @@ func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) 
     return true
 }
 
+/// Token texts → ids by open addressing over 16-byte slots: the text's first 8 bytes (zero-padded) and
+/// (length << 32 | id), `UInt64.max` when empty; a power of two of slots, at most half full. A text of up
+/// to 8 bytes, most of a vocabulary, is compared in its slot without reading `texts`.
+struct TokenTable: Sendable {
+    let texts: PackedStrings
+    private let slots: [UInt64]
+    /// The first text that appears twice, by its two ids (found by its first id).
+    let duplicate: (first: Int, second: Int)?
+
+    init(_ texts: PackedStrings) {
+        let n = texts.count
+        var capacity = 16
+        while capacity < 2 * n { capacity <<= 1 }
+        var slots = [UInt64](repeating: .max, count: 2 * capacity)
+        var duplicate: (Int, Int)? = nil
+        texts.bytes.withUnsafeBufferPointer { tb in
+            texts.offsets.withUnsafeBufferPointer { off in
+                slots.withUnsafeMutableBufferPointer { s in
+                    let base = tb.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                    let mask = capacity - 1
+                    for i in 0..<n {
+                        let p = base + Int(off[i])
+                        let len = Int(off[i + 1] - off[i])
+                        let key = ByteKey(p, len)
+                        var h = key.slot(mask)
+                        var dup = false
+                        while s[2 * h + 1] != .max {
+                            let j = Int(truncatingIfNeeded: s[2 * h + 1] & 0xFFFF_FFFF)
+                            if s[2 * h] == key.prefix, Int(s[2 * h + 1] >> 32) == len,
+                                len <= 8 || bytesEqual(p + 8, base + Int(off[j]) + 8, len - 8)
+                            {
+                                if duplicate == nil { duplicate = (j, i) }
+                                dup = true
+                                break
+                            }
+                            h = (h + 1) & mask
+                        }
+                        if !dup {
+                            s[2 * h] = key.prefix
+                            s[2 * h + 1] = UInt64(len) << 32 | UInt64(i)
+                        }
+                    }
+                }
+            }
+        }
+        self.texts = texts
+        self.slots = slots
+        self.duplicate = duplicate
+    }
+
+    /// The id of the token whose text is the `key.count` bytes at `p`, or −1.
+    @inline(__always)
+    func find(_ key: ByteKey, _ p: UnsafePointer<UInt8>) -> Int32 {
+        let len = UInt64(key.count)
+        return slots.withUnsafeBufferPointer { s in
+            let mask = s.count / 2 - 1
+            var i = key.slot(mask)
+            while true {
+                let meta = s[2 * i + 1]
+                if meta == .max { return -1 }
+                if s[2 * i] == key.prefix, meta >> 32 == len {
+                    let id = Int32(truncatingIfNeeded: meta & 0xFFFF_FFFF)
+                    if len <= 8 || tailEqual(id, p, key.count) { return id }
+                }
+                i = (i + 1) & mask
+            }
+        }
+    }
+
+    @inline(__always)
+    func find(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int32 { find(ByteKey(p, n), p) }
+
+    /// Reads the home slot of each key, so that the look-ups that follow find them in the cache: the reads
+    /// do not depend on one another, so the processor waits for their misses together, not one by one.
+    @inline(__always)
+    func touch(_ keys: UnsafeMutableBufferPointer<ByteKey>) -> UInt64 {
+        slots.withUnsafeBufferPointer { s in
+            let mask = s.count / 2 - 1
+            var acc: UInt64 = 0
+            for k in keys { acc &+= s[2 * k.slot(mask) + 1] }
+            return acc
+        }
+    }
+
+    /// Whether token `id` (more than 8 bytes) is p[0..<n] from the 9th byte on.
+    private func tailEqual(_ id: Int32, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        texts.bytes.withUnsafeBufferPointer { tb in
+            texts.offsets.withUnsafeBufferPointer { off in
+                bytesEqual(p + 8, tb.baseAddress! + Int(off[Int(id)]) + 8, n - 8)
+            }
+        }
+    }
+}
+
 /// A BPE vocabulary with its merges.
 final class BPEModel: Sendable {
 
     /// Token text by id, as stored in the vocabulary (byte-level tokens in GPT-2's alphabet).
     let tokens: [String]
-    /// The same texts as UTF-8 bytes, for the look-up table.
-    let texts: PackedStrings
-    /// Open addressing from token text to id (−1: empty); a power of two, at most half full. A text that
-    /// appears twice is found as its first id.
-    let slots: [Int32]
+    /// Token text → id, by UTF-8 bytes (a text that appears twice is found as its first id).
+    let table: TokenTable
     /// Merges, open addressing: slot i holds the key (left << 32 | right, `UInt64.max` when empty) at 2i
-    /// and (rank << 32 | merged id) at 2i + 1; a power of two of slots, at most half full.
+    /// and (rank << 32 | merged id) at 2i + 1; a power of two of slots, at most two thirds full.
     let mergeTable: [UInt64]
     let mergeShift: UInt64
     let byteLevel: Bool
@@ -122,7 +254,7 @@ final class BPEModel: Sendable {
     /// Non-byte-level: the id of each ASCII character (−1 when it is not a token), a shortcut for step 1.
     let asciiIds: [Int32]
     /// The first text that appears twice, by its two ids (a tokenizer.json vocabulary cannot have one).
-    let duplicate: (first: Int, second: Int)?
+    var duplicate: (first: Int, second: Int)? { table.duplicate }
     /// The merges as pairs of ids in rank order, as read (for writing the vocabulary out again).
     let mergeList: [(Int32, Int32)]
 
@@ -148,85 +280,111 @@ final class BPEModel: Sendable {
     ) throws(TokenizerError) {
         let texts = texts ?? PackedStrings(tokens)
         precondition(texts.count == tokens.count, "texts and tokens differ in count")
-        let n = texts.count
-        var capacity = 16
-        while capacity < 2 * n { capacity <<= 1 }
-        var slots = [Int32](repeating: -1, count: capacity)
-        var duplicate: (Int, Int)? = nil
-        texts.bytes.withUnsafeBufferPointer { tb in
-            texts.offsets.withUnsafeBufferPointer { off in
-                slots.withUnsafeMutableBufferPointer { s in
-                    let base = tb.baseAddress ?? UnsafePointer(bitPattern: 1)!
-                    let mask = capacity - 1
-                    for i in 0..<n {
-                        let p = base + Int(off[i])
-                        let len = Int(off[i + 1] - off[i])
-                        var h = Int(truncatingIfNeeded: fnv1a(p, len)) & mask
-                        var dup = false
-                        while s[h] >= 0 {
-                            let j = Int(s[h])
-                            if Int(off[j + 1] - off[j]) == len, bytesEqual(p, base + Int(off[j]), len) {
-                                if duplicate == nil { duplicate = (j, i) }
-                                dup = true
-                                break
-                            }
-                            h = (h + 1) & mask
-                        }
-                        if !dup { s[h] = Int32(i) }
-                    }
-                }
-            }
-        }
+        let table = TokenTable(texts)
         self.tokens = tokens
-        self.texts = texts
-        self.slots = slots
-        self.duplicate = duplicate
+        self.table = table
 
+        // First every merge's key (left << 32 | right) and value (rank << 32 | merged id) in rank order, looking
+        // up 16 merges' 48 texts together (their slots read ahead); then the table is filled in the order of
+        // the keys' home slots (a counting sort on their top bits), so that its writes move through memory in
+        // one direction instead of all over a table larger than the caches. (Both halved the time to read
+        // Llama-3's 280k merges.)
+        let m = merges.count
         var mcap = 16
-        while mcap < 2 * merges.count { mcap <<= 1 }
+        while 2 * mcap < 3 * m { mcap <<= 1 }  // at most two thirds full
         let shift = UInt64(64 - mcap.trailingZeroBitCount)
-        var table = [UInt64](repeating: .max, count: 2 * mcap)
-        var failure: TokenizerError? = nil
-        var list: [(Int32, Int32)] = []
-        list.reserveCapacity(merges.count)
+        var keys = [UInt64](repeating: 0, count: m)
+        var values = [UInt64](repeating: 0, count: m)
+        var list = [(Int32, Int32)](repeating: (0, 0), count: m)
+        var failedAt: Int? = nil
+        var longest = 0
+        for k in 0..<m { longest = max(longest, Int(merges.bounds[4 * k + 1] - merges.bounds[4 * k]) + Int(merges.bounds[4 * k + 3] - merges.bounds[4 * k + 2])) }
+        let batch = 16
         merges.bytes.withUnsafeBufferPointer { mb in
             merges.bounds.withUnsafeBufferPointer { bd in
-                table.withUnsafeMutableBufferPointer { t in
-                    let base = mb.baseAddress ?? UnsafePointer(bitPattern: 1)!
-                    let mask = mcap - 1
-                    for rank in 0..<(bd.count / 4) {
-                        let a = base + Int(bd[4 * rank]), aLen = Int(bd[4 * rank + 1] - bd[4 * rank])
-                        let b = base + Int(bd[4 * rank + 2]), bLen = Int(bd[4 * rank + 3] - bd[4 * rank + 2])
-                        let ha = fnv1a(a, aLen)
-                        let ia = Self.find(ha, a, aLen, tokens: texts, slots: slots)
-                        let ib = Self.find(fnv1a(b, bLen), b, bLen, tokens: texts, slots: slots)
-                        guard ia >= 0, ib >= 0 else {
-                            let sa = String(decoding: UnsafeBufferPointer(start: a, count: aLen), as: UTF8.self)
-                            let sb = String(decoding: UnsafeBufferPointer(start: b, count: bLen), as: UTF8.self)
-                            failure = TokenizerError(path, "merge \(rank) (\(quoted(sa)) \(quoted(sb))) names \(quoted(ia < 0 ? sa : sb)), which is not in the vocabulary")
-                            return
-                        }
-                        let im = Self.find(fnv1a(b, bLen, ha), a, aLen, b, bLen, tokens: texts, slots: slots)
-                        guard im >= 0 else {
-                            let sa = String(decoding: UnsafeBufferPointer(start: a, count: aLen), as: UTF8.self)
-                            let sb = String(decoding: UnsafeBufferPointer(start: b, count: bLen), as: UTF8.self)
-                            failure = TokenizerError(path, "merge \(rank) (\(quoted(sa)) \(quoted(sb))) makes \(quoted(sa + sb)), which is not in the vocabulary")
-                            return
-                        }
-                        list.append((ia, ib))
-                        let key = UInt64(UInt32(ia)) << 32 | UInt64(UInt32(ib))
-                        var h = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
-                        while t[2 * h] != .max && t[2 * h] != key { h = (h + 1) & mask }
-                        if t[2 * h] == .max {  // a pair listed twice keeps its first rank
-                            t[2 * h] = key
-                            t[2 * h + 1] = UInt64(rank) << 32 | UInt64(UInt32(im))
+                keys.withUnsafeMutableBufferPointer { keys in
+                    values.withUnsafeMutableBufferPointer { values in
+                        list.withUnsafeMutableBufferPointer { list in
+                            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(longest, 1) * batch) { joined in
+                                withUnsafeTemporaryAllocation(of: ByteKey.self, capacity: 3 * batch) { bk in
+                                    let base = mb.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                                    let jb = joined.baseAddress!
+                                    var sink: UInt64 = 0
+                                    var start = 0
+                                    while start < m {
+                                        let count = min(batch, m - start)
+                                        for j in 0..<count {
+                                            let r = start + j
+                                            let a = base + Int(bd[4 * r]), aLen = Int(bd[4 * r + 1] - bd[4 * r])
+                                            let b = base + Int(bd[4 * r + 2]), bLen = Int(bd[4 * r + 3] - bd[4 * r + 2])
+                                            let ab = jb + j * longest
+                                            ab.update(from: a, count: aLen)
+                                            (ab + aLen).update(from: b, count: bLen)
+                                            (bk.baseAddress! + 3 * j).initialize(to: ByteKey(a, aLen))
+                                            (bk.baseAddress! + 3 * j + 1).initialize(to: ByteKey(b, bLen))
+                                            (bk.baseAddress! + 3 * j + 2).initialize(to: ByteKey(ab, aLen + bLen))
+                                        }
+                                        sink &+= table.touch(UnsafeMutableBufferPointer(rebasing: bk[0..<(3 * count)]))
+                                        for j in 0..<count {
+                                            let r = start + j
+                                            let a = base + Int(bd[4 * r]), b = base + Int(bd[4 * r + 2])
+                                            let ia = table.find(bk[3 * j], a)
+                                            let ib = table.find(bk[3 * j + 1], b)
+                                            let im = table.find(bk[3 * j + 2], jb + j * longest)
+                                            guard ia >= 0, ib >= 0, im >= 0 else {
+                                                failedAt = r
+                                                return
+                                            }
+                                            list[r] = (ia, ib)
+                                            keys[r] = UInt64(UInt32(ia)) << 32 | UInt64(UInt32(ib))
+                                            values[r] = UInt64(r) << 32 | UInt64(UInt32(im))
+                                        }
+                                        start += count
+                                    }
+                                    if sink == 1 { failedAt = nil }  // keeps the reads ahead
+                                }
+                            }
                         }
                     }
                 }
             }
         }
-        if let failure { throw failure }
-        self.mergeTable = table
+        if let r = failedAt {
+            let sa = String(decoding: merges.bytes[Int(merges.bounds[4 * r])..<Int(merges.bounds[4 * r + 1])], as: UTF8.self)
+            let sb = String(decoding: merges.bytes[Int(merges.bounds[4 * r + 2])..<Int(merges.bounds[4 * r + 3])], as: UTF8.self)
+            let ia = table.find(Array(sa.utf8), sa.utf8.count), ib = table.find(Array(sb.utf8), sb.utf8.count)
+            let what = ia < 0 || ib < 0 ? "names \(quoted(ia < 0 ? sa : sb))" : "makes \(quoted(sa + sb))"
+            throw TokenizerError(path, "merge \(r) (\(quoted(sa)) \(quoted(sb))) \(what), which is not in the vocabulary")
+        }
+        let bucketBits = min(12, mcap.trailingZeroBitCount)
+        let bucketShift = shift + UInt64(mcap.trailingZeroBitCount - bucketBits)
+        var order = [Int32](repeating: 0, count: m)
+        var next = [Int](repeating: 0, count: (1 << bucketBits) + 1)
+        var mergeTable = [UInt64](repeating: .max, count: 2 * mcap)
+        keys.withUnsafeBufferPointer { keys in
+            for k in keys { next[Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> bucketShift) + 1] += 1 }
+            for i in 1..<next.count { next[i] += next[i - 1] }
+            for (r, k) in keys.enumerated() {
+                let bucket = Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> bucketShift)
+                order[next[bucket]] = Int32(r)
+                next[bucket] += 1
+            }
+            values.withUnsafeBufferPointer { values in
+                mergeTable.withUnsafeMutableBufferPointer { t in
+                    let mask = mcap - 1
+                    for r in order {
+                        let key = keys[Int(r)], value = values[Int(r)]
+                        var h = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+                        while t[2 * h] != .max && t[2 * h] != key { h = (h + 1) & mask }
+                        if t[2 * h] == .max || t[2 * h + 1] > value {  // a pair listed twice keeps its first rank
+                            t[2 * h] = key
+                            t[2 * h + 1] = value
+                        }
+                    }
+                }
+            }
+        }
+        self.mergeTable = mergeTable
         self.mergeList = list
         self.mergeShift = shift
         self.byteLevel = byteLevel
@@ -238,10 +396,8 @@ final class BPEModel: Sendable {
         var asciiIds = [Int32](repeating: -1, count: 128)
         for b in 0..<256 {
             let text = Array((byteLevel ? String(Unicode.Scalar(ByteLevel.byteToScalar[b])!) : byteTokenText(UInt8(b))).utf8)
-            byteIds[b] = text.withUnsafeBufferPointer { Self.find($0.baseAddress!, $0.count, tokens: texts, slots: slots) }
-            if b < 128 {
-                asciiIds[b] = withUnsafePointer(to: UInt8(b)) { Self.find($0, 1, tokens: texts, slots: slots) }
-            }
+            byteIds[b] = text.withUnsafeBufferPointer { table.find($0.baseAddress!, $0.count) }
+            if b < 128 { asciiIds[b] = withUnsafePointer(to: UInt8(b)) { table.find($0, 1) } }
         }
         self.byteIds = byteIds
         self.asciiIds = asciiIds
@@ -259,47 +415,15 @@ final class BPEModel: Sendable {
 
     // MARK: Look-ups
 
-    /// The id of the token whose text is the `n` bytes at `p` (then the `m` bytes at `q`), or −1.
-    @inline(__always)
-    static func find(
-        _ h: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int, _ q: UnsafePointer<UInt8>? = nil, _ m: Int = 0,
-        tokens: PackedStrings, slots: [Int32]
-    ) -> Int32 {
-        tokens.bytes.withUnsafeBufferPointer { tb in
-            tokens.offsets.withUnsafeBufferPointer { off in
-                slots.withUnsafeBufferPointer { s in
-                    let mask = s.count - 1
-                    var i = Int(truncatingIfNeeded: h) & mask
-                    while true {
-                        let id = Int(s[i])
-                        if id < 0 { return -1 }
-                        let start = Int(off[id])
-                        if Int(off[id + 1]) - start == n + m, let base = tb.baseAddress, bytesEqual(p, base + start, n),
-                            m == 0 || bytesEqual(q!, base + start + n, m)
-                        {
-                            return Int32(id)
-                        }
-                        i = (i + 1) & mask
-                    }
-                }
-            }
-        }
-    }
-
-    @inline(__always)
-    static func find(_ p: UnsafePointer<UInt8>, _ n: Int, tokens: PackedStrings, slots: [Int32]) -> Int32 {
-        find(fnv1a(p, n), p, n, tokens: tokens, slots: slots)
-    }
-
     /// The id of a token text given as bytes, or −1.
     func id(of text: UnsafeBufferPointer<UInt8>) -> Int32 {
         guard let p = text.baseAddress else { return -1 }
-        return Self.find(p, text.count, tokens: texts, slots: slots)
+        return table.find(p, text.count)
     }
 
     /// The bytes a token decodes to (byte-level alphabet undone; `<0xNN>` as its byte).
     func tokenBytes(_ id: Int) -> [UInt8] {
-        let raw = Array(texts.bytes[texts.range(id)])
+        let raw = Array(table.texts.bytes[table.texts.range(id)])
         let text = String(decoding: raw, as: UTF8.self)
         if byteLevel { return ByteLevel.decode(text) ?? raw }
         if let b = parseByteToken(text) { return [b] }
@@ -315,6 +439,7 @@ final class BPEModel: Sendable {
             marker.withUnsafeBufferPointer({ id(of: $0) }) >= 0
         else { return false }
         let m = marker.count
+        let texts = table.texts
         return texts.bytes.withUnsafeBufferPointer { tb in
             for t in 0..<texts.count {
                 let r = texts.range(t)
@@ -338,8 +463,8 @@ final class BPEModel: Sendable {
     /// `whole: false` skips taking the word whole (`ignoreMerges`).
     func encodeWord(_ word: UnsafeBufferPointer<UInt8>, into out: inout [Int32], cache: inout Cache, whole: Bool = true) {
         guard let wp = word.baseAddress, !word.isEmpty else { return }
-        let h = fnv1a(wp, word.count)
-        if cache.lookup(h, wp, word.count, into: &out) { return }
+        let key = ByteKey(wp, word.count)
+        if cache.lookup(key, wp, into: &out) { return }
         var syms = cache.takeScratch()
         if ignoreMerges, whole, let id = wholeWordId(word) {
             syms.removeAll(keepingCapacity: true)
@@ -350,7 +475,7 @@ final class BPEModel: Sendable {
             mergeAll(&syms)
         }
         out.append(contentsOf: syms)
-        if word.count <= 256 { cache.insert(h, wp, word.count, syms) }
+        if word.count <= 256 { cache.insert(key, wp, syms) }
         cache.returnScratch(syms)
     }
 
@@ -393,7 +518,7 @@ final class BPEModel: Sendable {
             let b0 = word[i]
             let len = utf8Length(b0)
             let end = min(i + len, word.count)
-            let id = b0 < 0x80 ? asciiIds[Int(b0)] : Self.find(base + i, end - i, tokens: texts, slots: slots)
+            let id = b0 < 0x80 ? asciiIds[Int(b0)] : table.find(base + i, end - i)
             if id >= 0 {
                 syms.append(id)
                 lastWasUnknown = false
@@ -523,74 +648,102 @@ final class BPEModel: Sendable {
 
     // MARK: The word cache
 
-    /// Words already encoded during one `encode` call (or one batch): their bytes and ids in flat arrays,
-    /// found by open addressing; emptied when it holds `limit` words.
+    /// Words already encoded during one `encode` call (or one batch), by open addressing over 16-byte
+    /// slots: the word's first 8 bytes, and (inline flag << 48 | length << 32 | value). A word of up to 8
+    /// bytes with one id (most words) keeps the id in its slot as the value; any other word's value is an
+    /// entry: where its bytes and ids are in flat arrays. Emptied when it holds `limit` words.
     struct Cache {
         static let limit = 1 << 17
-        private struct Entry {
-            var hash: UInt64
-            var byteStart: Int32
-            var byteCount: Int32
-            var idStart: Int32
-            var idCount: Int32
-        }
-        private var slots: [Int32] = []
-        private var entries: [Entry] = []
+        private static let inline: UInt64 = 1 << 48
+        private var slots: [UInt64] = []
+        private var words = 0
+        private var entries: [(byteStart: Int32, idStart: Int32, idCount: Int32)] = []
         private var bytes: [UInt8] = []
         private var ids: [Int32] = []
         private var scratch: [Int32] = []
 
         init() {}
 
-        /// Appends the cached ids of the word to `out`; false when the word is not cached.
+        /// Appends the cached ids of the word (`key` of the bytes at `p`) to `out`; false when it is not cached.
         @inline(__always)
-        func lookup(_ h: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int, into out: inout [Int32]) -> Bool {
-            if slots.isEmpty { return false }
-            let mask = slots.count - 1
-            var i = Int(truncatingIfNeeded: h) & mask
-            while true {
-                let e = Int(slots[i])
-                if e < 0 { return false }
-                let entry = entries[e]
-                if entry.hash == h, Int(entry.byteCount) == n,
-                    bytes.withUnsafeBufferPointer({ bytesEqual(p, $0.baseAddress! + Int(entry.byteStart), n) })
-                {
-                    let s = Int(entry.idStart)
-                    ids.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[s..<(s + Int(entry.idCount))])) }
-                    return true
+        func lookup(_ key: ByteKey, _ p: UnsafePointer<UInt8>, into out: inout [Int32]) -> Bool {
+            slots.withUnsafeBufferPointer { s in
+                if s.isEmpty { return false }
+                let mask = s.count / 2 - 1
+                var i = key.slot(mask)
+                while true {
+                    let meta = s[2 * i + 1]
+                    if meta == .max { return false }
+                    if s[2 * i] == key.prefix, Int((meta >> 32) & 0xFFFF) == key.count {
+                        let value = Int(truncatingIfNeeded: meta & 0xFFFF_FFFF)
+                        if meta & Cache.inline != 0 {
+                            out.append(Int32(truncatingIfNeeded: value))
+                            return true
+                        }
+                        let e = entries[value]
+                        if key.count <= 8
+                            || bytes.withUnsafeBufferPointer({ bytesEqual(p + 8, $0.baseAddress! + Int(e.byteStart) + 8, key.count - 8) })
+                        {
+                            ids.withUnsafeBufferPointer {
+                                out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[Int(e.idStart)..<Int(e.idStart + e.idCount)]))
+                            }
+                            return true
+                        }
+                    }
+                    i = (i + 1) & mask
                 }
-                i = (i + 1) & mask
             }
         }
 
-        mutating func insert(_ h: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int, _ wordIds: [Int32]) {
-            if entries.count >= Cache.limit || bytes.count + n > Int(Int32.max) || ids.count + wordIds.count > Int(Int32.max) {
+        mutating func insert(_ key: ByteKey, _ p: UnsafePointer<UInt8>, _ wordIds: [Int32]) {
+            precondition(key.count <= 0xFFFF, "cached words are short")
+            if words >= Cache.limit || bytes.count + key.count > Int(Int32.max) || ids.count + wordIds.count > Int(Int32.max) {
+                words = 0
                 entries.removeAll(keepingCapacity: true)
                 bytes.removeAll(keepingCapacity: true)
                 ids.removeAll(keepingCapacity: true)
-                for i in slots.indices { slots[i] = -1 }
+                for i in slots.indices { slots[i] = .max }
             }
-            if 2 * (entries.count + 1) > slots.count { grow() }
-            let e = Entry(
-                hash: h, byteStart: Int32(bytes.count), byteCount: Int32(n), idStart: Int32(ids.count),
-                idCount: Int32(wordIds.count))
-            bytes.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
-            ids.append(contentsOf: wordIds)
-            place(h, Int32(entries.count))
-            entries.append(e)
+            if 2 * (words + 1) > slots.count / 2 { grow() }
+            var meta = UInt64(key.count) << 32
+            if key.count <= 8 && wordIds.count == 1 {
+                meta |= Cache.inline | UInt64(UInt32(bitPattern: wordIds[0]))
+            } else {
+                meta |= UInt64(entries.count)
+                entries.append((Int32(bytes.count), Int32(ids.count), Int32(wordIds.count)))
+                bytes.append(contentsOf: UnsafeBufferPointer(start: p, count: key.count))
+                ids.append(contentsOf: wordIds)
+            }
+            place(key.slot(slots.count / 2 - 1), key.prefix, meta)
+            words += 1
         }
 
-        private mutating func place(_ h: UInt64, _ e: Int32) {
-            let mask = slots.count - 1
-            var i = Int(truncatingIfNeeded: h) & mask
-            while slots[i] >= 0 { i = (i + 1) & mask }
-            slots[i] = e
+        private mutating func place(_ home: Int, _ prefix: UInt64, _ meta: UInt64) {
+            slots.withUnsafeMutableBufferPointer { s in
+                let mask = s.count / 2 - 1
+                var i = home
+                while s[2 * i + 1] != .max { i = (i + 1) & mask }
+                s[2 * i] = prefix
+                s[2 * i + 1] = meta
+            }
         }
 
         private mutating func grow() {
-            let capacity = max(64, slots.count * 2)
-            slots = [Int32](repeating: -1, count: capacity)
-            for (k, e) in entries.enumerated() { place(e.hash, Int32(k)) }
+            let old = slots
+            slots = [UInt64](repeating: .max, count: max(128, old.count * 2))
+            let mask = slots.count / 2 - 1
+            for i in 0..<(old.count / 2) where old[2 * i + 1] != .max {
+                let prefix = old[2 * i], meta = old[2 * i + 1]
+                let n = Int((meta >> 32) & 0xFFFF)
+                let key: ByteKey
+                if n <= 8 {
+                    key = withUnsafeBytes(of: prefix.littleEndian) { ByteKey($0.bindMemory(to: UInt8.self).baseAddress!, n) }
+                } else {
+                    let e = entries[Int(meta & 0xFFFF_FFFF)]
+                    key = bytes.withUnsafeBufferPointer { ByteKey($0.baseAddress! + Int(e.byteStart), n) }
+                }
+                place(key.slot(mask), prefix, meta)
+            }
         }
 
         /// Working space for one word's symbols, reused from word to word.

@@ -7,6 +7,18 @@ import TensorCore
 extension Tokenizer {
     /// The tokenizer a GGUF file carries, or nil when it has none (`tokenizer.ggml.model` absent or `none`).
     public static func fromGGUF(_ md: Metadata, path: String) throws(TokenizerError) -> Tokenizer? {
+        try fromGGUF(md, path: path, strings: { _ in nil }, numbers: { _ in nil })
+    }
+
+    /// The same, with the long arrays (tokens, merges, token types, scores) handed over packed, so that no
+    /// `MetadataValue` is built per token: `strings(key)` gives a string array's UTF-8 bytes back to back
+    /// and each one's end, `numbers(key)` a numeric array's values; either gives nil for an array `md`
+    /// holds itself. With GGUFFormat: `fromGGUF(file.metadata(arraysUpTo: 64), path: path,
+    /// strings: file.packedStrings, numbers: file.numbers)`, where `md` gives the long arrays empty.
+    public static func fromGGUF(
+        _ md: Metadata, path: String, strings: (String) -> (utf8: [UInt8], ends: [Int])?,
+        numbers: (String) -> [Double]?
+    ) throws(TokenizerError) -> Tokenizer? {
         func fail(_ m: String) -> TokenizerError { TokenizerError(path, m) }
         guard let modelValue = md["tokenizer.ggml.model"] else { return nil }
         guard let modelName = modelValue.string else { throw fail("tokenizer.ggml.model is not a string") }
@@ -14,10 +26,11 @@ extension Tokenizer {
         guard modelName == "gpt2" || modelName == "llama" else {
             throw fail("tokenizer.ggml.model \(quoted(modelName)) is not supported (gpt2 and llama are)")
         }
-        let tokens = try stringArray(md, "tokenizer.ggml.tokens", path: path)
-        guard !tokens.isEmpty else { throw fail("tokenizer.ggml.tokens is empty") }
-        guard tokens.count <= 1 << 24 else { throw fail("tokenizer.ggml.tokens has \(tokens.count) entries, more than 2^24") }
-        let types = try intArray(md, "tokenizer.ggml.token_type", path: path) ?? Array(repeating: 1, count: tokens.count)
+        let packedTokens = try packedStringArray(md, "tokenizer.ggml.tokens", strings, path: path)
+        guard packedTokens.count > 0 else { throw fail("tokenizer.ggml.tokens is empty") }
+        guard packedTokens.count <= 1 << 24 else { throw fail("tokenizer.ggml.tokens has \(packedTokens.count) entries, more than 2^24") }
+        let tokens = packedTokens.strings()
+        let types = try intArray(md, "tokenizer.ggml.token_type", numbers, path: path) ?? Array(repeating: 1, count: tokens.count)
         guard types.count == tokens.count else {
             throw fail("tokenizer.ggml.token_type has \(types.count) entries but tokenizer.ggml.tokens has \(tokens.count)")
         }
@@ -45,7 +58,7 @@ extension Tokenizer {
         let chatTemplate = md["tokenizer.chat_template"]?.string
 
         if modelName == "llama" {
-            let scores = try floatArray(md, "tokenizer.ggml.scores", path: path) ?? Array(repeating: 0, count: tokens.count)
+            let scores = try floatArray(md, "tokenizer.ggml.scores", numbers, path: path) ?? Array(repeating: 0, count: tokens.count)
             guard scores.count == tokens.count else {
                 throw fail("tokenizer.ggml.scores has \(scores.count) entries but tokenizer.ggml.tokens has \(tokens.count)")
             }
@@ -67,18 +80,24 @@ extension Tokenizer {
         guard let entry = PreTokenizerTable.entry(named: preName) else {
             throw fail("tokenizer.ggml.pre \(quoted(preName)) is not supported; supported: \(PreTokenizerTable.supportedNames.joined(separator: ", "))")
         }
-        let mergeStrings = try stringArray(md, "tokenizer.ggml.merges", path: path)
-        var merges: [(String, String)] = []
-        merges.reserveCapacity(mergeStrings.count)
-        for (i, m) in mergeStrings.enumerated() {
-            let parts = m.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw fail("tokenizer.ggml.merges[\(i)] \(quoted(m)) is not two tokens separated by a space")
+        // Each merge "a b": the two tokens split at the first space.
+        let mergeStrings = try packedStringArray(md, "tokenizer.ggml.merges", strings, path: path)
+        var merges = PackedMerges()
+        merges.bytes = mergeStrings.bytes
+        merges.bounds.reserveCapacity(4 * mergeStrings.count)
+        try mergeStrings.bytes.withUnsafeBufferPointer { (b) throws(TokenizerError) in
+            for i in 0..<mergeStrings.count {
+                let r = mergeStrings.range(i)
+                var sp = r.lowerBound
+                while sp < r.upperBound, b[sp] != 0x20 { sp += 1 }
+                guard sp > r.lowerBound, sp + 1 < r.upperBound else {
+                    throw fail("tokenizer.ggml.merges[\(i)] \(quoted(mergeStrings.string(i))) is not two tokens separated by a space")
+                }
+                merges.append(Int32(r.lowerBound), Int32(sp), Int32(sp + 1), Int32(r.upperBound))
             }
-            merges.append((String(parts[0]), String(parts[1])))
         }
         let bpe = try BPEModel(
-            tokens: tokens, merges: merges, byteLevel: true, ignoreMerges: entry.ignoreMerges, byteFallback: false,
+            tokens: tokens, texts: packedTokens, merges: merges, byteLevel: true, ignoreMerges: entry.ignoreMerges, byteFallback: false,
             unknownId: specials.unk.map(Int32.init), fuseUnknown: false, path: path)
         specials.addBos = md["tokenizer.ggml.add_bos_token"]?.bool ?? entry.addBos
         specials.addEos = md["tokenizer.ggml.add_eos_token"]?.bool ?? false
@@ -91,18 +110,38 @@ extension Tokenizer {
             suffix: specials.addEos ? specials.eos.map { [$0] } ?? [] : [], decoder: [.byteLevel])
     }
 
-    static func stringArray(_ md: Metadata, _ key: String, path: String) throws(TokenizerError) -> [String] {
+    /// A string array, packed: from `strings` when it has the key, else from `md`.
+    static func packedStringArray(
+        _ md: Metadata, _ key: String, _ strings: (String) -> (utf8: [UInt8], ends: [Int])?, path: String
+    ) throws(TokenizerError) -> PackedStrings {
+        if let p = strings(key) {
+            guard p.utf8.count < Int(Int32.max) else { throw TokenizerError(path, "\(key) holds more than 2 GiB of text") }
+            return PackedStrings(utf8: p.utf8, ends: p.ends.map { Int32(truncatingIfNeeded: $0) })
+        }
         guard let v = md[key] else { throw TokenizerError(path, "\(key) is missing") }
         guard case .array(.string, let items) = v else { throw TokenizerError(path, "\(key) is not an array of strings") }
-        var out: [String] = []
-        out.reserveCapacity(items.count)
+        var out = PackedStrings()
+        out.offsets.reserveCapacity(items.count + 1)
         for case .string(let s) in items { out.append(s) }
+        guard out.bytes.count < Int(Int32.max) else { throw TokenizerError(path, "\(key) holds more than 2 GiB of text") }
         return out
     }
 
-    static func intArray(_ md: Metadata, _ key: String, path: String) throws(TokenizerError) -> [Int]? {
+    /// An integer array: the element type from `md`, the values from `numbers` when it has them.
+    static func intArray(_ md: Metadata, _ key: String, _ numbers: (String) -> [Double]?, path: String) throws(TokenizerError) -> [Int]? {
         guard let v = md[key] else { return nil }
-        guard case .array(_, let items) = v else { throw TokenizerError(path, "\(key) is not an array") }
+        guard case .array(let type, let items) = v else { throw TokenizerError(path, "\(key) is not an array") }
+        if let values = numbers(key) {
+            let integer: Set<MetadataType> = [.uint8, .int8, .uint16, .int16, .uint32, .int32, .uint64, .int64]
+            guard integer.contains(type) else { throw TokenizerError(path, "\(key) holds a value that is not an integer") }
+            var out: [Int] = []
+            out.reserveCapacity(values.count)
+            for x in values {
+                guard let i = Int(exactly: x) else { throw TokenizerError(path, "\(key) holds a value that is not an integer") }
+                out.append(i)
+            }
+            return out
+        }
         var out: [Int] = []
         out.reserveCapacity(items.count)
         for x in items {
@@ -112,9 +151,16 @@ extension Tokenizer {
         return out
     }
 
-    static func floatArray(_ md: Metadata, _ key: String, path: String) throws(TokenizerError) -> [Float]? {
+    /// A numeric array: the element type from `md`, the values from `numbers` when it has them.
+    static func floatArray(_ md: Metadata, _ key: String, _ numbers: (String) -> [Double]?, path: String) throws(TokenizerError) -> [Float]? {
         guard let v = md[key] else { return nil }
-        guard case .array(_, let items) = v else { throw TokenizerError(path, "\(key) is not an array") }
+        guard case .array(let type, let items) = v else { throw TokenizerError(path, "\(key) is not an array") }
+        if let values = numbers(key) {
+            guard type != .string, type != .bool, type != .array else {
+                throw TokenizerError(path, "\(key) holds a value that is not a number")
+            }
+            return values.map { Float($0) }
+        }
         var out: [Float] = []
         out.reserveCapacity(items.count)
         for x in items {

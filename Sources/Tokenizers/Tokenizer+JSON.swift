@@ -11,8 +11,21 @@ extension Tokenizer {
     /// Reads a `tokenizer.json` file.
     public static func fromTokenizerJSON(path: String) throws(TokenizerError) -> Tokenizer {
         let bytes = try readFileBytes(path)
+        // The vocabulary and merges, most of the file, are read by VocabularyScan; the rest, with those two
+        // values emptied, by JSONParser. A file the scan does not follow goes through JSONParser whole.
+        if let scan = VocabularyScan(bytes) {
+            let json: JSONValue
+            do {
+                json = try scan.skeleton.withUnsafeBytes { buf throws(JSONError) in try JSONParser.parse(buf) }
+            } catch {
+                throw TokenizerError(path, "not valid JSON: \(error)")
+            }
+            return try fromTokenizerJSON(json, path: path, scanned: scan)
+        }
         let json: JSONValue
         do {
+            // Keys are compared as Swift strings there, so canonically equivalent vocabulary entries (U+212B
+            // and U+00C5) would be duplicates; BPEModel refuses a vocabulary with byte-identical entries.
             json = try bytes.withUnsafeBytes { buf throws(JSONError) in try JSONParser.parse(buf, rejectDuplicateKeys: false) }
         } catch {
             throw TokenizerError(path, "not valid JSON: \(error)")
@@ -20,7 +33,7 @@ extension Tokenizer {
         return try fromTokenizerJSON(json, path: path)
     }
 
-    static func fromTokenizerJSON(_ json: JSONValue, path: String) throws(TokenizerError) -> Tokenizer {
+    static func fromTokenizerJSON(_ json: JSONValue, path: String, scanned: VocabularyScan? = nil) throws(TokenizerError) -> Tokenizer {
         func fail(_ m: String) -> TokenizerError { TokenizerError(path, m) }
         guard json.object != nil else { throw fail("the top level is not a JSON object") }
         guard let model = json["model"], model.object != nil else { throw fail("no \"model\"") }
@@ -34,35 +47,43 @@ extension Tokenizer {
         if let p = model["end_of_word_suffix"]?.string, !p.isEmpty { throw fail("BPE end_of_word_suffix is not supported") }
         if let d = model["dropout"]?.double, d > 0 { throw fail("BPE dropout \(d) is not supported (encoding would be random)") }
 
-        // Vocabulary: token → id, ids 0..<n without gaps.
-        guard let vocabObject = model["vocab"]?.object else { throw fail("model has no \"vocab\" object") }
-        var tokens = [String?](repeating: nil, count: vocabObject.count)
-        for (text, idValue) in vocabObject {
-            guard let id = idValue.int, id >= 0, id < vocabObject.count else {
-                throw fail("vocab id of \(quoted(text)) is \(idValue.int.map(String.init) ?? "not an integer"); ids must be 0..<\(vocabObject.count)")
+        // Vocabulary: token → id, ids 0..<n without gaps. Merges: "a b" strings or ["a", "b"] pairs.
+        let modelTokens: [String]
+        var texts: PackedStrings? = nil
+        var packedMerges = PackedMerges()
+        if let scanned {
+            (modelTokens, texts) = try scanned.vocabulary(path: path)
+            packedMerges = scanned.merges
+        } else {
+            guard let vocabObject = model["vocab"]?.object else { throw fail("model has no \"vocab\" object") }
+            var tokens = [String?](repeating: nil, count: vocabObject.count)
+            for (text, idValue) in vocabObject {
+                guard let id = idValue.int, id >= 0, id < vocabObject.count else {
+                    throw fail("vocab id of \(quoted(text)) is \(idValue.int.map(String.init) ?? "not an integer"); ids must be 0..<\(vocabObject.count)")
+                }
+                if let other = tokens[id] { throw fail("vocab id \(id) is given to both \(quoted(other)) and \(quoted(text))") }
+                tokens[id] = text
             }
-            if let other = tokens[id] { throw fail("vocab id \(id) is given to both \(quoted(other)) and \(quoted(text))") }
-            tokens[id] = text
-        }
-        let modelTokens = tokens.map { $0! }
+            modelTokens = tokens.map { $0! }
 
-        // Merges: "a b" strings or ["a", "b"] pairs.
-        var merges: [(String, String)] = []
-        if let list = model["merges"]?.array {
-            merges.reserveCapacity(list.count)
-            for (i, m) in list.enumerated() {
-                if let s = m.string {
-                    let parts = s.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
-                    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !parts[1].contains(" ") else {
-                        throw fail("merge \(i) \(quoted(s)) is not two tokens separated by one space")
+            var merges: [(String, String)] = []
+            if let list = model["merges"]?.array {
+                merges.reserveCapacity(list.count)
+                for (i, m) in list.enumerated() {
+                    if let s = m.string {
+                        let parts = s.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+                        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !parts[1].contains(" ") else {
+                            throw fail("merge \(i) \(quoted(s)) is not two tokens separated by one space")
+                        }
+                        merges.append((String(parts[0]), String(parts[1])))
+                    } else if let pair = m.array, pair.count == 2, let a = pair[0].string, let b = pair[1].string {
+                        merges.append((a, b))
+                    } else {
+                        throw fail("merge \(i) is neither \"a b\" nor [\"a\", \"b\"]")
                     }
-                    merges.append((String(parts[0]), String(parts[1])))
-                } else if let pair = m.array, pair.count == 2, let a = pair[0].string, let b = pair[1].string {
-                    merges.append((a, b))
-                } else {
-                    throw fail("merge \(i) is neither \"a b\" nor [\"a\", \"b\"]")
                 }
             }
+            packedMerges = PackedMerges(merges)
         }
 
         // Pre-tokenizer, and whether the model sees GPT-2's byte-level alphabet.
@@ -73,12 +94,13 @@ extension Tokenizer {
         var decoder = try readDecoder(json["decoder"], path: path)
         if decoder.isEmpty, byteLevel { decoder = [.byteLevel] }
 
+        let packed = texts ?? PackedStrings(modelTokens)
         let unkId: Int32? = try model["unk_token"]?.string.map { (u: String) throws(TokenizerError) -> Int32 in
-            guard let id = modelTokens.firstIndex(of: u) else { throw fail("unk_token \(quoted(u)) is not in the vocabulary") }
+            guard let id = packed.firstIndex(of: u) else { throw fail("unk_token \(quoted(u)) is not in the vocabulary") }
             return Int32(id)
         }
         let bpe = try BPEModel(
-            tokens: modelTokens, merges: merges, byteLevel: byteLevel,
+            tokens: modelTokens, texts: packed, merges: packedMerges, byteLevel: byteLevel,
             ignoreMerges: model["ignore_merges"]?.bool ?? false, byteFallback: model["byte_fallback"]?.bool ?? false,
             unknownId: unkId, fuseUnknown: model["fuse_unk"]?.bool ?? false, path: path)
         if let (a, b) = bpe.duplicate {
@@ -292,4 +314,310 @@ func readFileBytes(_ path: String, limit: Int = 1 << 30) throws(TokenizerError) 
         }
     }
     return out
+}
+
+/// `model.vocab` and `model.merges` of a tokenizer.json read straight from the file's bytes: for a 128k
+/// vocabulary with 280k merges they are nearly all of the file, and a `JSONValue` per entry (each string
+/// a Swift `String`, each merge an array) cost more than the rest of loading. The scan follows JSON's
+/// grammar for the two values and only skips over the rest, which JSONParser then reads with the two
+/// values emptied (`skeleton`). It gives up (nil) on anything it does not expect, such as a number that
+/// is not a plain non-negative integer or a merge that is not "a b" or ["a", "b"], and the whole file then
+/// goes through JSONParser, whose errors name the problem.
+struct VocabularyScan {
+    /// The file with the vocabulary emptied to `{}` and the merges to `[]`.
+    let skeleton: [UInt8]
+    /// Vocabulary texts (unescaped) and their ids, in file order.
+    let entries: PackedStrings
+    let ids: [Int]
+    let merges: PackedMerges
+
+    init?(_ bytes: [UInt8]) {
+        guard let r = bytes.withUnsafeBufferPointer({ VocabularyScan.scan($0) }) else { return nil }
+        var skeleton: [UInt8] = []
+        var at = 0
+        var emptied: [(Range<Int>, [UInt8])] = []
+        if let v = r.vocabRange { emptied.append((v, Array("{}".utf8))) }
+        if let m = r.mergesRange { emptied.append((m, Array("[]".utf8))) }
+        for (range, empty) in emptied.sorted(by: { $0.0.lowerBound < $1.0.lowerBound }) {
+            skeleton += bytes[at..<range.lowerBound]
+            skeleton += empty
+            at = range.upperBound
+        }
+        skeleton += bytes[at...]
+        self.skeleton = skeleton
+        entries = r.entries
+        ids = r.ids
+        merges = r.merges
+    }
+
+    /// The tokens in id order, as strings and packed; ids must be 0..<n, each once.
+    func vocabulary(path: String) throws(TokenizerError) -> ([String], PackedStrings) {
+        let n = ids.count
+        var byId = [Int32](repeating: -1, count: n)
+        for (k, id) in ids.enumerated() {
+            guard id < n else {
+                throw TokenizerError(path, "vocab id of \(quoted(entries.string(k))) is \(id); ids must be 0..<\(n)")
+            }
+            if byId[id] >= 0 {
+                throw TokenizerError(path, "vocab id \(id) is given to both \(quoted(entries.string(Int(byId[id])))) and \(quoted(entries.string(k)))")
+            }
+            byId[id] = Int32(k)
+        }
+        if byId.enumerated().allSatisfy({ $0.offset == Int($0.element) }) { return (entries.strings(), entries) }
+        var texts = PackedStrings()
+        texts.offsets.reserveCapacity(n + 1)
+        texts.bytes.reserveCapacity(entries.bytes.count)
+        for k in byId {
+            texts.bytes += entries.bytes[entries.range(Int(k))]
+            texts.offsets.append(Int32(texts.bytes.count))
+        }
+        return (texts.strings(), texts)
+    }
+
+    private struct Found {
+        var vocabRange: Range<Int>? = nil
+        var mergesRange: Range<Int>? = nil
+        var entries = PackedStrings()
+        var ids: [Int] = []
+        var merges = PackedMerges()
+    }
+
+    private static func scan(_ b: UnsafeBufferPointer<UInt8>) -> Found? {
+        guard b.count < Int(Int32.max), isValidUTF8(b) else { return nil }
+        var c = Cursor(b: b)
+        var found = Found()
+        c.skipWhitespace()
+        guard c.eat(0x7B) else { return nil }  // {
+        guard c.members({ c, key in
+            guard key == "model", c.peek == 0x7B else { return c.skipValue(depth: 1) }
+            c.i += 1
+            return c.members { c, key in
+                let start = c.i
+                if key == "vocab", found.vocabRange == nil {
+                    guard c.vocabulary(&found.entries, &found.ids) else { return false }
+                    found.vocabRange = start..<c.i
+                    return true
+                }
+                if key == "merges", found.mergesRange == nil {
+                    guard c.merges(&found.merges) else { return false }
+                    found.mergesRange = start..<c.i
+                    return true
+                }
+                return c.skipValue(depth: 2)
+            }
+        }) else { return nil }
+        return found.vocabRange == nil ? nil : found
+    }
+
+    /// A position in the file, and JSON's grammar for what the scan reads.
+    private struct Cursor {
+        let b: UnsafeBufferPointer<UInt8>
+        var i = 0
+
+        var peek: UInt8 { i < b.count ? b[i] : 0 }
+
+        mutating func skipWhitespace() {
+            while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
+        }
+
+        mutating func eat(_ c: UInt8) -> Bool {
+            guard peek == c else { return false }
+            i += 1
+            return true
+        }
+
+        /// The members of an object whose `{` has been read, each key (nil when it has escapes) handed
+        /// to `value` with the cursor at its value, up to and including the `}`.
+        mutating func members(_ value: (inout Cursor, String?) -> Bool) -> Bool {
+            skipWhitespace()
+            if eat(0x7D) { return true }
+            while true {
+                skipWhitespace()
+                guard peek == 0x22 else { return false }
+                let start = i + 1
+                guard skipString() else { return false }
+                let raw = UnsafeBufferPointer(rebasing: b[start..<(i - 1)])
+                let key = raw.contains(0x5C) ? nil : String(decoding: raw, as: UTF8.self)
+                skipWhitespace()
+                guard eat(0x3A) else { return false }  // :
+                skipWhitespace()
+                guard value(&self, key) else { return false }
+                skipWhitespace()
+                if eat(0x2C) { continue }  // ,
+                return eat(0x7D)
+            }
+        }
+
+        mutating func skipString() -> Bool {
+            i += 1
+            while i < b.count {
+                let c = b[i]
+                if c == 0x22 {
+                    i += 1
+                    return true
+                }
+                if c < 0x20 { return false }
+                i += c == 0x5C ? 2 : 1
+            }
+            return false
+        }
+
+        mutating func skipValue(depth: Int) -> Bool {
+            guard depth < 100 else { return false }
+            switch peek {
+            case 0x22: return skipString()
+            case 0x7B:
+                i += 1
+                return members { c, _ in c.skipValue(depth: depth + 1) }
+            case 0x5B:
+                i += 1
+                skipWhitespace()
+                if eat(0x5D) { return true }
+                while true {
+                    skipWhitespace()
+                    guard skipValue(depth: depth + 1) else { return false }
+                    skipWhitespace()
+                    if eat(0x2C) { continue }
+                    return eat(0x5D)
+                }
+            default:
+                // A number or literal; JSONParser checks it in the skeleton.
+                let start = i
+                while i < b.count, b[i] == 0x2D || b[i] == 0x2B || b[i] == 0x2E || (b[i] | 0x20 >= 0x61 && b[i] | 0x20 <= 0x7A)
+                    || (b[i] >= 0x30 && b[i] <= 0x39)
+                {
+                    i += 1
+                }
+                return i > start
+            }
+        }
+
+        /// A JSON string, unescaped, appended to `out`.
+        mutating func string(into out: inout [UInt8]) -> Bool {
+            guard eat(0x22) else { return false }
+            while true {
+                let start = i
+                while i < b.count, b[i] != 0x22, b[i] != 0x5C, b[i] >= 0x20 { i += 1 }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<i]))
+                guard i < b.count else { return false }
+                if b[i] == 0x22 {
+                    i += 1
+                    return true
+                }
+                guard b[i] == 0x5C, i + 1 < b.count else { return false }
+                let e = b[i + 1]
+                i += 2
+                switch e {
+                case 0x22, 0x5C, 0x2F: out.append(e)
+                case 0x62: out.append(0x08)
+                case 0x66: out.append(0x0C)
+                case 0x6E: out.append(0x0A)
+                case 0x72: out.append(0x0D)
+                case 0x74: out.append(0x09)
+                case 0x75:
+                    guard var v = hex4() else { return false }
+                    if v >= 0xD800 && v < 0xDC00 {
+                        guard eat(0x5C), eat(0x75), let low = hex4(), low >= 0xDC00 && low < 0xE000 else { return false }
+                        v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00)
+                    } else if v >= 0xDC00 && v < 0xE000 {
+                        return false
+                    }
+                    guard let u = Unicode.Scalar(v) else { return false }
+                    out.append(contentsOf: UTF8.encode(u)!)
+                default: return false
+                }
+            }
+        }
+
+        mutating func hex4() -> UInt32? {
+            guard i + 4 <= b.count else { return nil }
+            var v: UInt32 = 0
+            for _ in 0..<4 {
+                let c = b[i]
+                let d: UInt8
+                switch c {
+                case 0x30...0x39: d = c - 0x30
+                case 0x41...0x46: d = c - 0x41 + 10
+                case 0x61...0x66: d = c - 0x61 + 10
+                default: return nil
+                }
+                v = v << 4 | UInt32(d)
+                i += 1
+            }
+            return v
+        }
+
+        /// `{"text": id, …}` with plain non-negative integer ids.
+        mutating func vocabulary(_ entries: inout PackedStrings, _ ids: inout [Int]) -> Bool {
+            guard eat(0x7B) else { return false }
+            skipWhitespace()
+            if eat(0x7D) { return true }
+            while true {
+                skipWhitespace()
+                guard string(into: &entries.bytes) else { return false }
+                entries.offsets.append(Int32(entries.bytes.count))
+                skipWhitespace()
+                guard eat(0x3A) else { return false }
+                skipWhitespace()
+                let start = i
+                var id = 0
+                while i < b.count, b[i] >= 0x30 && b[i] <= 0x39, i - start < 18 {
+                    id = id * 10 + Int(b[i] - 0x30)
+                    i += 1
+                }
+                // A fraction, exponent, sign, leading zero or long number is left to JSONParser.
+                guard i > start, !(b[start] == 0x30 && i - start > 1),
+                    i == b.count || !(b[i] == 0x2E || b[i] | 0x20 == 0x65 || (b[i] >= 0x30 && b[i] <= 0x39))
+                else { return false }
+                ids.append(id)
+                skipWhitespace()
+                if eat(0x2C) { continue }
+                return eat(0x7D)
+            }
+        }
+
+        /// `["a b", …]` or `[["a", "b"], …]`.
+        mutating func merges(_ m: inout PackedMerges) -> Bool {
+            guard eat(0x5B) else { return false }
+            skipWhitespace()
+            if eat(0x5D) { return true }
+            while true {
+                skipWhitespace()
+                let s = Int32(m.bytes.count)
+                if peek == 0x22 {
+                    guard string(into: &m.bytes) else { return false }
+                    // Two tokens separated by one space.
+                    let e = m.bytes.count
+                    guard let sp = m.bytes[Int(s)..<e].firstIndex(of: 0x20), sp > Int(s), sp + 1 < e,
+                        !m.bytes[(sp + 1)..<e].contains(0x20)
+                    else { return false }
+                    m.append(s, Int32(sp), Int32(sp + 1), Int32(e))
+                } else {
+                    guard eat(0x5B) else { return false }
+                    skipWhitespace()
+                    guard string(into: &m.bytes) else { return false }
+                    let mid = Int32(m.bytes.count)
+                    skipWhitespace()
+                    guard eat(0x2C) else { return false }
+                    skipWhitespace()
+                    guard string(into: &m.bytes) else { return false }
+                    skipWhitespace()
+                    guard eat(0x5D) else { return false }
+                    m.append(s, mid, mid, Int32(m.bytes.count))
+                }
+                skipWhitespace()
+                if eat(0x2C) { continue }
+                return eat(0x5D)
+            }
+        }
+    }
+}
+
+extension PackedStrings {
+    /// The index of the first string whose bytes are those of `s`.
+    func firstIndex(of s: String) -> Int? {
+        let target = Array(s.utf8)
+        for i in 0..<count where bytes[range(i)].elementsEqual(target) { return i }
+        return nil
+    }
 }

@@ -77,3 +77,41 @@ func decodeScalars(_ bytes: UnsafeBufferPointer<UInt8>, into values: inout [UInt
     }
     offsets.append(Int32(n))
 }
+
+/// Whether the bytes are well-formed UTF-8 (Unicode table 3-7: no overlong forms, no surrogates, nothing
+/// past U+10FFFF); eight ASCII bytes are checked at a time.
+func isValidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let p = b.baseAddress else { return true }
+    let n = b.count
+    var i = 0
+    while i < n {
+        if i + 8 <= n, UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)) & 0x8080_8080_8080_8080 == 0 {
+            i += 8
+            continue
+        }
+        let c = p[i]
+        if c < 0x80 {
+            i += 1
+            continue
+        }
+        @inline(__always) func cont(_ k: Int) -> Bool { i + k < n && p[i + k] & 0xC0 == 0x80 }
+        switch c {
+        case 0xC2...0xDF:
+            guard cont(1) else { return false }
+            i += 2
+        case 0xE0...0xEF:
+            guard cont(1), cont(2) else { return false }
+            if c == 0xE0 && p[i + 1] < 0xA0 { return false }  // overlong
+            if c == 0xED && p[i + 1] > 0x9F { return false }  // surrogates
+            i += 3
+        case 0xF0...0xF4:
+            guard cont(1), cont(2), cont(3) else { return false }
+            if c == 0xF0 && p[i + 1] < 0x90 { return false }  // overlong
+            if c == 0xF4 && p[i + 1] > 0x8F { return false }  // past U+10FFFF
+            i += 4
+        default:
+            return false
+        }
+    }
+    return true
+}
