@@ -27,7 +27,6 @@ extension ConvertPlan {
             if let last = s.last { s[s.count - 1] = (last + 255) / 256 * 256 }
             return (recipes[i].name, s, unquantized[i])
         })
-        var used = 0
         for i in recipes.indices where castable[i] {
             recipes[i].dtype = types[i]
             if types[i] != padded[i] {
@@ -38,7 +37,6 @@ extension ConvertPlan {
             else { continue }
             if types[i].codec?.takesImportance == true {
                 recipes[i].importance = w
-                used += 1
             } else {
                 // llama.cpp also weighs the legacy types' rounding; WeightKit does not (yet), so these bytes differ.
                 notes.append("\(recipes[i].name): \(types[i].rawValue) is quantized without the importance matrix (WeightKit weighs only the K-quants)")
@@ -48,7 +46,10 @@ extension ConvertPlan {
         metadata["general.quantization_version"] = .uint32(2)
         if let imatrix {
             for e in imatrix.provenance { metadata[e.key] = e.value }
-            if used == 0 { notes.append("the imatrix \(imatrix.path) names none of this model's tensors") }
+            let named = recipes.filter { $0.dtype.isQuantized && imatrix.entries[$0.name] != nil }.count
+            if named == 0 {
+                throw WeightKitError("\(imatrix.path): the importance matrix names none of the tensors of \(path) (\(imatrix.entries.keys.sorted().prefix(3).joined(separator: ", ")), …): an imatrix for another model?")
+            }
         }
     }
 }

@@ -56,6 +56,20 @@ import WeightKit
         #expect(throws: WeightKitError.self) { try g.weights(for: "blk.0.attn_q.weight", columns: 128) }
     }
 
+    @Test("an imatrix for another model stops the conversion, nothing written")
+    func otherModel() throws {
+        let dir = RepoPaths.temporaryDirectory("imatrix")
+        _ = try Python.check(Self.writer, [dir])
+        // gpt2-tiny's tensors are named blk.N.attn_qkv …; the imatrix names attn_q, ffn_down, attn_v of LLaMA.
+        #expect(throws: WeightKitError.self) {
+            var o = ConvertOptions()
+            o.mixture = .q4_k_m
+            o.imatrix = dir + "/imatrix.gguf"
+            _ = try Converter.convert(Fixtures.path("gpt2-untied"), to: dir + "/out.gguf", options: o)
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/out.gguf"))
+    }
+
     @Test("malformed legacy files are refused with the byte where they go wrong", arguments: [
         ([0, 0, 0, 0], "entry count 0 at byte 4"),
         ([0xFF, 0xFF, 0xFF, 0x7F, 1, 0, 0, 0], "entry count 2147483647 is more than the file can hold at byte 4"),
