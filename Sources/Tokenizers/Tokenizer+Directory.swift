@@ -78,19 +78,30 @@ extension Tokenizer {
 
     /// GPT-2's `vocab.json` + `merges.txt`: byte-level BPE with GPT-2's pre-tokenizer.
     public static func fromVocabAndMerges(vocab: String, merges: String) throws(TokenizerError) -> Tokenizer {
-        let vocabBytes = try readFileBytes(vocab)
-        let json: JSONValue
-        do {
-            json = try vocabBytes.withUnsafeBytes { buf throws(JSONError) in try JSONParser.parse(buf) }
-        } catch {
-            throw TokenizerError(vocab, "not valid JSON: \(error)")
+        let json = try parseJSONFile(try readFileBytes(vocab), path: vocab, skippingKeysOf: [])
+        guard let entries = json.object else {
+            throw TokenizerError(vocab, "the top level is not a JSON object of token → id")
         }
-        // The same reading as tokenizer.json's model section.
-        let mergeText = String(decoding: try readFileBytes(merges), as: UTF8.self)
+        // merges.txt is checked here, by line, so that its errors name it (the checks below would name vocab.json).
+        var known = Set<[UInt8]>()
+        known.reserveCapacity(entries.count)
+        for (token, _) in entries { known.insert(Array(token.utf8)) }
+        let mergeBytes = try readFileBytes(merges)
+        guard let mergeText = String(validating: mergeBytes, as: UTF8.self) else {
+            throw TokenizerError(merges, "not valid UTF-8 text")
+        }
         var mergeList: [JSONValue] = []
         for (n, line) in mergeText.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let l = line.hasSuffix("\r") ? line.dropLast() : line
             if l.isEmpty || (n == 0 && l.hasPrefix("#version")) { continue }
+            let parts = l.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw TokenizerError(merges, "line \(n + 1): \(excerpt(String(l))) is not two tokens separated by one space")
+            }
+            for t in [String(parts[0]), String(parts[1]), String(parts[0] + parts[1])] where !known.contains(Array(t.utf8)) {
+                let what = t == String(parts[0] + parts[1]) && parts.allSatisfy { known.contains(Array($0.utf8)) } ? "makes" : "names"
+                throw TokenizerError(merges, "line \(n + 1): \(excerpt(String(l))) \(what) \(excerpt(t)), which is not in vocab.json")
+            }
             mergeList.append(.string(String(l)))
         }
         let doc: JSONValue = .object([
@@ -123,12 +134,17 @@ extension Tokenizer {
         var vocab = vocabulary
         // added_tokens_decoder: {"id": {"content": …, "special": …}}
         if let decoderTokens = config?["added_tokens_decoder"]?.object {
+            let idLimit = Self.addedIdLimit(vocab.count, decoderTokens.count)
             for (key, v) in decoderTokens {
-                guard let id = Int(key), id >= 0, id < 1 << 24, let content = v["content"]?.string else {
-                    throw TokenizerError(configPath, "added_tokens_decoder entry \(quoted(key)) has no valid id or content")
+                guard let id = Int(key), let content = v["content"]?.string else {
+                    throw TokenizerError(configPath, "added_tokens_decoder entry \(excerpt(key)) has no integer id or no content")
+                }
+                guard id >= 0 else { throw TokenizerError(configPath, "added_tokens_decoder gives \(excerpt(content)) the id \(id); ids cannot be negative") }
+                guard id < idLimit else {
+                    throw TokenizerError(configPath, "added_tokens_decoder gives \(excerpt(content)) the id \(id), too far past the \(vocab.count) vocabulary tokens (added ids here must be below \(idLimit))")
                 }
                 if id < vocab.count, !vocab[id].isEmpty, vocab[id] != content {
-                    throw TokenizerError(configPath, "added token \(quoted(content)) has id \(id), which the vocabulary gives to \(quoted(vocab[id]))")
+                    throw TokenizerError(configPath, "added token \(excerpt(content)) has id \(id), which the vocabulary gives to \(excerpt(vocab[id]))")
                 }
                 if added.contains(where: { $0.id == id }) { continue }
                 while vocab.count <= id { vocab.append("") }
@@ -140,11 +156,14 @@ extension Tokenizer {
             }
         }
 
-        func tokenText(_ key: String) -> String? {
-            for source in [config, map] {
-                guard let v = source?[key] else { continue }
-                if let s = v.string { return s }
-                if let s = v["content"]?.string { return s }
+        // A token named in tokenizer_config.json (which wins) or special_tokens_map.json, and that file.
+        let mapPath = dir + "/special_tokens_map.json"
+        func tokenText(_ key: String) throws(TokenizerError) -> (text: String, file: String)? {
+            for (source, file) in [(config, configPath), (map, mapPath)] {
+                guard let v = source?[key], !v.isNull else { continue }
+                if let s = v.string { return (s, file) }
+                if let s = v["content"]?.string { return (s, file) }
+                throw TokenizerError(file, "\(key) is \(jsonExcerpt(v)), neither a string nor an object with \"content\"")
             }
             return nil
         }
@@ -156,9 +175,9 @@ extension Tokenizer {
         var prefix = self.prefix
         var suffix = self.suffix
         for (key, path) in [("bos_token", \SpecialTokens.bos), ("eos_token", \.eos), ("unk_token", \.unk), ("pad_token", \.pad)] {
-            guard let text = tokenText(key) else { continue }
+            guard let (text, file) = try tokenText(key) else { continue }
             guard let id = idOf(text) else {
-                throw TokenizerError(configPath, "\(key) \(quoted(text)) is not in the vocabulary")
+                throw TokenizerError(file, "\(key) \(excerpt(text)) is not in the vocabulary")
             }
             specials[keyPath: path] = id
             // A special token named by the configuration is matched in text, as transformers does.
@@ -174,12 +193,16 @@ extension Tokenizer {
         }
         var endIds = specials.endOfGeneration
         if let eos = specials.eos, !endIds.contains(eos) { endIds.append(eos) }
-        if let g = generation?["eos_token_id"] {
-            for id in (g.array ?? [g]).compactMap(\.int) where !endIds.contains(id) {
-                guard id >= 0, id < vocab.count else {
-                    throw TokenizerError(dir + "/generation_config.json", "eos_token_id \(id) is outside the vocabulary (\(vocab.count))")
+        if let g = generation?["eos_token_id"], !g.isNull {
+            let generationPath = dir + "/generation_config.json"
+            for x in g.array ?? [g] {
+                guard let id = x.int else {
+                    throw TokenizerError(generationPath, "eos_token_id holds \(jsonExcerpt(x)), not an integer id")
                 }
-                endIds.append(id)
+                guard id >= 0, id < vocab.count else {
+                    throw TokenizerError(generationPath, "eos_token_id \(id) is outside the vocabulary (0..<\(vocab.count))")
+                }
+                if !endIds.contains(id) { endIds.append(id) }
             }
         }
         specials.endOfGeneration = endIds
@@ -214,12 +237,9 @@ extension Tokenizer {
 
 func readJSONIfPresent(_ path: String) throws(TokenizerError) -> JSONValue? {
     guard fileExists(path) else { return nil }
-    let bytes = try readFileBytes(path, limit: 64 << 20)
-    do {
-        return try bytes.withUnsafeBytes { buf throws(JSONError) in try JSONParser.parse(buf, rejectDuplicateKeys: false) }
-    } catch {
-        throw TokenizerError(path, "not valid JSON: \(error)")
-    }
+    let json = try parseJSONFile(try readFileBytes(path, limit: 64 << 20), path: path)
+    guard json.object != nil else { throw TokenizerError(path, "the top level is not a JSON object") }
+    return json
 }
 
 func fileExists(_ path: String) -> Bool {

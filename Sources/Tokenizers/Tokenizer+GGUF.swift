@@ -5,7 +5,8 @@
 import TensorCore
 
 extension Tokenizer {
-    /// The tokenizer a GGUF file carries, or nil when it has none (`tokenizer.ggml.model` absent or `none`).
+    /// The tokenizer a GGUF file carries, or nil when it has none (`tokenizer.ggml.model` absent, `none` or
+    /// `no_vocab`, as llama.cpp reads them).
     public static func fromGGUF(_ md: Metadata, path: String) throws(TokenizerError) -> Tokenizer? {
         try fromGGUF(md, path: path, strings: { _ in nil }, numbers: { _ in nil })
     }
@@ -22,9 +23,9 @@ extension Tokenizer {
         func fail(_ m: String) -> TokenizerError { TokenizerError(path, m) }
         guard let modelValue = md["tokenizer.ggml.model"] else { return nil }
         guard let modelName = modelValue.string else { throw fail("tokenizer.ggml.model is not a string") }
-        if modelName == "none" || modelName.isEmpty { return nil }
+        if modelName == "none" || modelName == "no_vocab" || modelName.isEmpty { return nil }
         guard modelName == "gpt2" || modelName == "llama" else {
-            throw fail("tokenizer.ggml.model \(quoted(modelName)) is not supported (gpt2 and llama are)")
+            throw fail("tokenizer.ggml.model \(excerpt(modelName)) is not supported (gpt2 and llama are)")
         }
         let packedTokens = try packedStringArray(md, "tokenizer.ggml.tokens", strings, path: path)
         guard packedTokens.count > 0 else { throw fail("tokenizer.ggml.tokens is empty") }
@@ -76,9 +77,15 @@ extension Tokenizer {
         }
 
         // gpt2: byte-level BPE.
-        let preName = md["tokenizer.ggml.pre"]?.string ?? "default"
+        let preName: String
+        switch md["tokenizer.ggml.pre"] {
+        case nil: preName = "default"
+        case let v?:
+            guard let name = v.string else { throw fail("tokenizer.ggml.pre is not a string") }
+            preName = name
+        }
         guard let entry = PreTokenizerTable.entry(named: preName) else {
-            throw fail("tokenizer.ggml.pre \(quoted(preName)) is not supported; supported: \(PreTokenizerTable.supportedNames.joined(separator: ", "))")
+            throw fail("tokenizer.ggml.pre \(excerpt(preName)) is not supported; supported: \(PreTokenizerTable.supportedNames.joined(separator: ", "))")
         }
         // Each merge "a b": the two tokens split at the first space.
         let mergeStrings = try packedStringArray(md, "tokenizer.ggml.merges", strings, path: path)
@@ -91,7 +98,7 @@ extension Tokenizer {
                 var sp = r.lowerBound
                 while sp < r.upperBound, b[sp] != 0x20 { sp += 1 }
                 guard sp > r.lowerBound, sp + 1 < r.upperBound else {
-                    throw fail("tokenizer.ggml.merges[\(i)] \(quoted(mergeStrings.string(i))) is not two tokens separated by a space")
+                    throw fail("tokenizer.ggml.merges[\(i)] \(excerpt(mergeStrings.string(i))) is not two tokens separated by a space")
                 }
                 merges.append(Int32(r.lowerBound), Int32(sp), Int32(sp + 1), Int32(r.upperBound))
             }

@@ -16,30 +16,29 @@ extension Tokenizer {
         if let scan = VocabularyScan(bytes) {
             let json: JSONValue
             do {
-                json = try scan.skeleton.withUnsafeBytes { buf throws(JSONError) in try JSONParser.parse(buf) }
+                json = try parseJSONFile(scan.skeleton, path: path)
             } catch {
-                throw TokenizerError(path, "not valid JSON: \(error)")
+                // The skeleton's byte offsets are not the file's: the file's own reading names the place.
+                _ = try parseJSONFile(bytes, path: path, skippingKeysOf: ["model", "vocab"])
+                throw error
             }
             return try fromTokenizerJSON(json, path: path, scanned: scan)
         }
-        let json: JSONValue
-        do {
-            // Keys are compared as Swift strings there, so canonically equivalent vocabulary entries (U+212B
-            // and U+00C5) would be duplicates; BPEModel refuses a vocabulary with byte-identical entries.
-            json = try bytes.withUnsafeBytes { buf throws(JSONError) in try JSONParser.parse(buf, rejectDuplicateKeys: false) }
-        } catch {
-            throw TokenizerError(path, "not valid JSON: \(error)")
-        }
+        // Keys of the vocabulary are not checked there (BPEModel refuses a vocabulary with byte-identical
+        // entries, and names both ids).
+        let json = try parseJSONFile(bytes, path: path, skippingKeysOf: ["model", "vocab"])
         return try fromTokenizerJSON(json, path: path)
     }
 
     static func fromTokenizerJSON(_ json: JSONValue, path: String, scanned: VocabularyScan? = nil) throws(TokenizerError) -> Tokenizer {
         func fail(_ m: String) -> TokenizerError { TokenizerError(path, m) }
         guard json.object != nil else { throw fail("the top level is not a JSON object") }
-        guard let model = json["model"], model.object != nil else { throw fail("no \"model\"") }
-        let type = model["type"]?.string ?? (model["merges"] != nil ? "BPE" : "?")
+        guard let model = json["model"], model.object != nil else { throw fail("no \"model\" object") }
+        guard let type = model["type"]?.string ?? (model["merges"] != nil ? "BPE" : nil) else {
+            throw fail("the model has no \"type\" (only BPE is supported)")
+        }
         guard type == "BPE" else {
-            throw fail("model type \(quoted(type)) is not supported (BPE is; WordPiece, Unigram and WordLevel are not)")
+            throw fail("model type \(excerpt(type)) is not supported (BPE is; WordPiece, Unigram and WordLevel are not)")
         }
         if let p = model["continuing_subword_prefix"]?.string, !p.isEmpty {
             throw fail("BPE continuing_subword_prefix is not supported")
@@ -55,13 +54,13 @@ extension Tokenizer {
             (modelTokens, texts) = try scanned.vocabulary(path: path)
             packedMerges = scanned.merges
         } else {
-            guard let vocabObject = model["vocab"]?.object else { throw fail("model has no \"vocab\" object") }
+            guard let vocabObject = model["vocab"]?.object else { throw fail("the model has no \"vocab\" object of token → id") }
             var tokens = [String?](repeating: nil, count: vocabObject.count)
             for (text, idValue) in vocabObject {
                 guard let id = idValue.int, id >= 0, id < vocabObject.count else {
-                    throw fail("vocab id of \(quoted(text)) is \(idValue.int.map(String.init) ?? "not an integer"); ids must be 0..<\(vocabObject.count)")
+                    throw fail("vocab id of \(excerpt(text)) is \(jsonExcerpt(idValue)); \(vocabularyIdRule(vocabObject.count))")
                 }
-                if let other = tokens[id] { throw fail("vocab id \(id) is given to both \(quoted(other)) and \(quoted(text))") }
+                if let other = tokens[id] { throw fail("vocab id \(id) is given to both \(excerpt(other)) and \(excerpt(text))") }
                 tokens[id] = text
             }
             modelTokens = tokens.map { $0! }
@@ -73,13 +72,13 @@ extension Tokenizer {
                     if let s = m.string {
                         let parts = s.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
                         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !parts[1].contains(" ") else {
-                            throw fail("merge \(i) \(quoted(s)) is not two tokens separated by one space")
+                            throw fail("merge \(i) \(excerpt(s)) is not two tokens separated by one space")
                         }
                         merges.append((String(parts[0]), String(parts[1])))
                     } else if let pair = m.array, pair.count == 2, let a = pair[0].string, let b = pair[1].string {
                         merges.append((a, b))
                     } else {
-                        throw fail("merge \(i) is neither \"a b\" nor [\"a\", \"b\"]")
+                        throw fail("merge \(i) is \(jsonExcerpt(m)), neither \"a b\" nor [\"a\", \"b\"]")
                     }
                 }
             }
@@ -96,7 +95,7 @@ extension Tokenizer {
 
         let packed = texts ?? PackedStrings(modelTokens)
         let unkId: Int32? = try model["unk_token"]?.string.map { (u: String) throws(TokenizerError) -> Int32 in
-            guard let id = packed.firstIndex(of: u) else { throw fail("unk_token \(quoted(u)) is not in the vocabulary") }
+            guard let id = packed.firstIndex(of: u) else { throw fail("unk_token \(excerpt(u)) is not in the vocabulary") }
             return Int32(id)
         }
         let bpe = try BPEModel(
@@ -104,20 +103,32 @@ extension Tokenizer {
             ignoreMerges: model["ignore_merges"]?.bool ?? false, byteFallback: model["byte_fallback"]?.bool ?? false,
             unknownId: unkId, fuseUnknown: model["fuse_unk"]?.bool ?? false, path: path)
         if let (a, b) = bpe.duplicate {
-            throw fail("vocab has \(quoted(modelTokens[a])) twice, as ids \(a) and \(b)")
+            throw fail("vocab has \(excerpt(modelTokens[a])) twice, as ids \(a) and \(b)")
         }
 
         // Added tokens; they may also extend the vocabulary past the model's ids.
         var added: [AddedToken] = []
         var vocabulary = modelTokens
-        for (i, a) in (json["added_tokens"]?.array ?? []).enumerated() {
+        let addedList: [JSONValue]
+        switch json["added_tokens"] {
+        case nil, .null?: addedList = []
+        case .array(let list)?: addedList = list
+        default: throw fail("added_tokens is not a list")
+        }
+        // Ids past the vocabulary may leave gaps, but only as many as the file could fill (see addedIdLimit):
+        // a small file cannot make the vocabulary huge.
+        let idLimit = addedIdLimit(modelTokens.count, addedList.count)
+        for (i, a) in addedList.enumerated() {
             guard let id = a["id"]?.int, let content = a["content"]?.string else {
                 throw fail("added token \(i) has no integer id or no content")
             }
-            guard id >= 0, id < 1 << 24 else { throw fail("added token \(quoted(content)) has id \(id), out of range") }
+            guard id >= 0 else { throw fail("added token \(excerpt(content)) has id \(id); ids cannot be negative") }
+            guard id < idLimit else {
+                throw fail("added token \(excerpt(content)) has id \(id), too far past the \(modelTokens.count) vocabulary tokens (added ids here must be below \(idLimit))")
+            }
             if id < vocabulary.count {
                 if id < modelTokens.count, modelTokens[id] != content {
-                    throw fail("added token \(quoted(content)) has id \(id), which the vocabulary gives to \(quoted(modelTokens[id]))")
+                    throw fail("added token \(excerpt(content)) has id \(id), which the vocabulary gives to \(excerpt(modelTokens[id]))")
                 }
             } else {
                 while vocabulary.count < id { vocabulary.append("") }
@@ -153,10 +164,11 @@ extension Tokenizer {
         _ v: JSONValue?, into pre: inout PreTokenization, byteLevel: inout Bool, path: String
     ) throws(TokenizerError) {
         guard let v, !v.isNull else { return }
-        let type = v["type"]?.string ?? "?"
+        let type = try componentType(v, "pre-tokenizer", path: path)
         switch type {
         case "Sequence":
-            for p in v["pretokenizers"]?.array ?? [] { try readPreTokenizer(p, into: &pre, byteLevel: &byteLevel, path: path) }
+            guard let list = v["pretokenizers"]?.array else { throw TokenizerError(path, "Sequence pre-tokenizer has no \"pretokenizers\" list") }
+            for p in list { try readPreTokenizer(p, into: &pre, byteLevel: &byteLevel, path: path) }
         case "ByteLevel":
             byteLevel = true
             if v["add_prefix_space"]?.bool == true { pre.addPrefixSpace = true }
@@ -166,7 +178,7 @@ extension Tokenizer {
             if v["invert"]?.bool == true { throw TokenizerError(path, "Split pre-tokenizer with invert: true is not supported") }
             let behavior = v["behavior"]?.string ?? "Isolated"
             guard behavior == "Isolated" || behavior == "Removed" else {
-                throw TokenizerError(path, "Split pre-tokenizer behavior \(quoted(behavior)) is not supported (Isolated and Removed are)")
+                throw TokenizerError(path, "Split pre-tokenizer behavior \(excerpt(behavior)) is not supported (Isolated and Removed are)")
             }
             let step: SplitPattern
             if let rx = pattern["Regex"]?.string {
@@ -178,11 +190,11 @@ extension Tokenizer {
             }
             pre.steps.append((step, behavior == "Removed"))
         case "Metaspace":
-            let replacement = v["replacement"]?.string ?? "\u{2581}"
+            let replacement = try short(v["replacement"]?.string ?? "\u{2581}", "Metaspace pre-tokenizer replacement", path: path)
             let scheme: PreTokenization.PrependScheme
             if let s = v["prepend_scheme"]?.string {
                 guard let p = PreTokenization.PrependScheme(rawValue: s) else {
-                    throw TokenizerError(path, "Metaspace prepend_scheme \(quoted(s)) is not known")
+                    throw TokenizerError(path, "Metaspace prepend_scheme \(excerpt(s)) is not known (first, always and never are)")
                 }
                 scheme = p
             } else {
@@ -193,42 +205,44 @@ extension Tokenizer {
             let individual = v["individual_digits"]?.bool ?? false
             pre.steps.append((.regex(try PatternRegex(individual ? #"\p{N}"# : #"\p{N}+"#, path: path)), false))
         default:
-            throw TokenizerError(path, "pre-tokenizer type \(quoted(type)) is not supported")
+            throw TokenizerError(path, "pre-tokenizer type \(excerpt(type)) is not supported")
         }
     }
 
     static func readNormalizer(_ v: JSONValue?, path: String) throws(TokenizerError) -> [Normalizer] {
         guard let v, !v.isNull else { return [] }
-        let type = v["type"]?.string ?? "?"
+        let type = try componentType(v, "normalizer", path: path)
         switch type {
         case "Sequence":
+            guard let list = v["normalizers"]?.array else { throw TokenizerError(path, "Sequence normalizer has no \"normalizers\" list") }
             var out: [Normalizer] = []
-            for n in v["normalizers"]?.array ?? [] { out += try readNormalizer(n, path: path) }
+            for n in list { out += try readNormalizer(n, path: path) }
             return out
         case "Prepend":
             guard let p = v["prepend"]?.string else { throw TokenizerError(path, "Prepend normalizer has no prepend") }
-            return [.prepend(p)]
+            return [.prepend(try short(p, "Prepend normalizer text", path: path))]
         case "Replace":
             guard let a = v["pattern"]?["String"]?.string, let b = v["content"]?.string else {
                 throw TokenizerError(path, "Replace normalizer: only a String pattern is supported")
             }
-            return [.replace(a, b)]
+            return [.replace(a, try short(b, "Replace normalizer content", path: path))]
         case "NFC": return [.nfc]
         case "NFD": return [.nfd]
         case "NFKC": return [.nfkc]
         case "NFKD": return [.nfkd]
         case "Lowercase": return [.lowercase]
-        default: throw TokenizerError(path, "normalizer type \(quoted(type)) is not supported")
+        default: throw TokenizerError(path, "normalizer type \(excerpt(type)) is not supported")
         }
     }
 
     static func readDecoder(_ v: JSONValue?, path: String) throws(TokenizerError) -> [DecoderStep] {
         guard let v, !v.isNull else { return [] }
-        let type = v["type"]?.string ?? "?"
+        let type = try componentType(v, "decoder", path: path)
         switch type {
         case "Sequence":
+            guard let list = v["decoders"]?.array else { throw TokenizerError(path, "Sequence decoder has no \"decoders\" list") }
             var out: [DecoderStep] = []
-            for d in v["decoders"]?.array ?? [] { out += try readDecoder(d, path: path) }
+            for d in list { out += try readDecoder(d, path: path) }
             return out
         case "ByteLevel": return [.byteLevel]
         case "ByteFallback": return [.byteFallback]
@@ -237,15 +251,15 @@ extension Tokenizer {
             guard let a = v["pattern"]?["String"]?.string, let b = v["content"]?.string else {
                 throw TokenizerError(path, "Replace decoder: only a String pattern is supported")
             }
-            return [.replace(a, b)]
+            return [.replace(a, try short(b, "Replace decoder content", path: path))]
         case "Strip":
             return [.strip(content: v["content"]?.string ?? " ", start: v["start"]?.int ?? 0, stop: v["stop"]?.int ?? 0)]
         case "Metaspace":
-            let replacement = v["replacement"]?.string ?? "\u{2581}"
+            let replacement = try short(v["replacement"]?.string ?? "\u{2581}", "Metaspace decoder replacement", path: path)
             let scheme = v["prepend_scheme"]?.string.flatMap(PreTokenization.PrependScheme.init(rawValue:))
                 ?? ((v["add_prefix_space"]?.bool ?? true) ? .always : .never)
             return [.metaspace(replacement: replacement, prependScheme: scheme)]
-        default: throw TokenizerError(path, "decoder type \(quoted(type)) is not supported")
+        default: throw TokenizerError(path, "decoder type \(excerpt(type)) is not supported")
         }
     }
 
@@ -253,10 +267,11 @@ extension Tokenizer {
         _ v: JSONValue?, prefix: inout [Int], suffix: inout [Int], vocabulary: [String], path: String
     ) throws(TokenizerError) {
         guard let v, !v.isNull else { return }
-        let type = v["type"]?.string ?? "?"
+        let type = try componentType(v, "post-processor", path: path)
         switch type {
         case "Sequence":
-            for p in v["processors"]?.array ?? [] {
+            guard let list = v["processors"]?.array else { throw TokenizerError(path, "Sequence post-processor has no \"processors\" list") }
+            for p in list {
                 try readPostProcessor(p, prefix: &prefix, suffix: &suffix, vocabulary: vocabulary, path: path)
             }
         case "ByteLevel": return  // offsets only
@@ -267,11 +282,15 @@ extension Tokenizer {
                 if item["Sequence"] != nil {
                     seenSequence = true
                 } else if let name = item["SpecialToken"]?["id"]?.string {
-                    guard let ids = v["special_tokens"]?[name]?["ids"]?.array?.compactMap(\.int), !ids.isEmpty else {
-                        throw TokenizerError(path, "TemplateProcessing names special token \(quoted(name)) without ids")
+                    guard let list = v["special_tokens"]?[name]?["ids"]?.array, !list.isEmpty else {
+                        throw TokenizerError(path, "TemplateProcessing names special token \(excerpt(name)) without ids")
                     }
-                    for id in ids where id < 0 || id >= vocabulary.count {
-                        throw TokenizerError(path, "TemplateProcessing token \(quoted(name)) has id \(id), out of range")
+                    var ids: [Int] = []
+                    for x in list {
+                        guard let id = x.int, id >= 0, id < vocabulary.count else {
+                            throw TokenizerError(path, "TemplateProcessing token \(excerpt(name)) has id \(jsonExcerpt(x)), outside the vocabulary (0..<\(vocabulary.count))")
+                        }
+                        ids.append(id)
                     }
                     if seenSequence { suffix += ids } else { prefix += ids }
                 } else {
@@ -282,9 +301,12 @@ extension Tokenizer {
             guard let cls = v["cls"]?.array?.last?.int, let sep = v["sep"]?.array?.last?.int else {
                 throw TokenizerError(path, "\(type) has no cls/sep ids")
             }
+            for (name, id) in [("cls", cls), ("sep", sep)] where id < 0 || id >= vocabulary.count {
+                throw TokenizerError(path, "\(type) \(name) id \(id) is outside the vocabulary (0..<\(vocabulary.count))")
+            }
             prefix = [cls]
             suffix = [sep]
-        default: throw TokenizerError(path, "post-processor type \(quoted(type)) is not supported")
+        default: throw TokenizerError(path, "post-processor type \(excerpt(type)) is not supported")
         }
     }
 
@@ -298,16 +320,126 @@ extension Tokenizer {
     }
 }
 
-/// The whole file's bytes, with the file named in any error.
+extension Tokenizer {
+    /// The type of a normalizer, pre-tokenizer, decoder or post-processor object.
+    static func componentType(_ v: JSONValue, _ what: String, path: String) throws(TokenizerError) -> String {
+        guard v.object != nil else { throw TokenizerError(path, "the \(what) is \(jsonExcerpt(v)), not an object with a \"type\"") }
+        guard let type = v["type"]?.string else { throw TokenizerError(path, "a \(what) has no \"type\"") }
+        return type
+    }
+
+    /// Longest text a normalizer or decoder may put in place of another: each application can grow the
+    /// text by this much, so it is kept small (real tokenizers use one character).
+    static let maxReplacementBytes = 1024
+
+    static func short(_ s: String, _ what: String, path: String) throws(TokenizerError) -> String {
+        guard s.utf8.count <= maxReplacementBytes else {
+            throw TokenizerError(path, "\(what) is \(s.utf8.count) bytes long, more than the \(maxReplacementBytes) supported")
+        }
+        return s
+    }
+
+    /// The bound on added token ids: the vocabulary, then room for each added token and a gap as large,
+    /// and 1,024 more.
+    static func addedIdLimit(_ vocabularyCount: Int, _ addedCount: Int) -> Int {
+        vocabularyCount + 2 * addedCount + 1024
+    }
+}
+
+/// What a tokenizer.json vocabulary's ids must be.
+func vocabularyIdRule(_ n: Int) -> String { "the \(n) ids must be the integers 0..<\(n), each once" }
+
+/// A JSON value for a message, cut to 60 characters.
+func jsonExcerpt(_ v: JSONValue) -> String {
+    let s = v.serialized()
+    return s.unicodeScalars.count > 60 ? String(String.UnicodeScalarView(s.unicodeScalars.prefix(60))) + "…" : s
+}
+
+/// Parses a JSON file's bytes. A file that is something else (a Git LFS pointer, an HTML page, a GGUF
+/// file) is named as such. Keys that appear twice in one object are refused (readers disagree on which
+/// counts: Python takes the last, serde refuses), except inside the object at the path `skippingKeysOf`
+/// (`[]` for the top level), a vocabulary whose duplicate tokens the caller reports itself.
+func parseJSONFile(_ bytes: [UInt8], path: String, skippingKeysOf skip: [String]? = nil) throws(TokenizerError) -> JSONValue {
+    let kind = bytes.withUnsafeBytes { FileKind.sniff($0) }
+    switch kind {
+    case .json, .unknown: break
+    case .empty: throw TokenizerError(path, "the file is empty, not JSON")
+    case .gitLFSPointer: throw TokenizerError(path, "this is a Git LFS pointer, not the file itself (run `git lfs pull` to fetch it)")
+    case .html: throw TokenizerError(path, "this is an HTML page (a failed download?), not JSON")
+    case .gguf: throw TokenizerError(path, "this is a GGUF file, not JSON (its tokenizer is in its tokenizer.ggml.* keys)")
+    case .safetensors, .hdf5, .zstd, .zip, .gzip, .pickle:
+        throw TokenizerError(path, "this is \(kind.phrase.split(separator: ",")[0]), not JSON")
+    }
+    let json: JSONValue
+    do {
+        json = try bytes.withUnsafeBytes { buf throws(JSONError) in try JSONParser.parse(buf, rejectDuplicateKeys: false) }
+    } catch {
+        throw TokenizerError(path, "not valid JSON: \(error)")
+    }
+    if let (key, place) = firstDuplicateKey(json, skipping: skip?[...]) {
+        throw TokenizerError(path, "key \(excerpt(key)) appears twice in \(place); JSON readers disagree on which one counts")
+    }
+    return json
+}
+
+/// The first key that appears twice in one object, and where ("the top-level object", "model",
+/// "added_tokens[2]"). `skip` is the path, from `v`, of an object whose own keys are not checked.
+private func firstDuplicateKey(_ v: JSONValue, skipping skip: ArraySlice<String>?) -> (key: String, place: String)? {
+    guard let (key, path) = duplicateKey(v, skipping: skip) else { return nil }
+    guard !path.isEmpty else { return (key, "the top-level object") }
+    let place = path.reversed().joined()
+    return (key, place.hasPrefix(".") ? String(place.dropFirst()) : place)
+}
+
+/// The duplicate key and the path to its object, innermost part first (the path is built only when found).
+private func duplicateKey(_ v: JSONValue, skipping skip: ArraySlice<String>?) -> (String, [String])? {
+    switch v {
+    case .object(let members):
+        if skip?.isEmpty != true {
+            // Keys compared as bytes: Swift's == would take canonically equivalent keys for one.
+            var seen = Set<[UInt8]>()
+            for (k, _) in members where !seen.insert(Array(k.utf8)).inserted { return (k, []) }
+        }
+        for (k, member) in members {
+            switch member {
+            case .object, .array:
+                let inner = skip?.first == k ? skip?.dropFirst() : nil
+                if let (d, path) = duplicateKey(member, skipping: inner) { return (d, path + ["." + k]) }
+            default: continue
+            }
+        }
+    case .array(let items):
+        for (i, item) in items.enumerated() {
+            switch item {
+            case .object, .array:
+                if let (d, path) = duplicateKey(item, skipping: nil) { return (d, path + ["[\(i)]"]) }
+            default: continue
+            }
+        }
+    default: break
+    }
+    return nil
+}
+
+/// The whole file's bytes, with the file named in any error. A file larger than `limit` is refused before
+/// anything is read.
 func readFileBytes(_ path: String, limit: Int = 1 << 30) throws(TokenizerError) -> [UInt8] {
     guard let f = fopen(path, "rb") else { throw TokenizerError(path, "cannot open: \(String(cString: strerror(errno)))") }
     defer { fclose(f) }
+    var st = stat()
+    if fstat(fileno(f), &st) == 0 {
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw TokenizerError(path, "is a directory, not a file") }
+        if (st.st_mode & S_IFMT) == S_IFREG, st.st_size > limit {
+            throw TokenizerError(path, "the file is \(st.st_size) bytes, larger than the \(limit >> 20) MiB a tokenizer file may be")
+        }
+    }
     var out: [UInt8] = []
+    if (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 { out.reserveCapacity(Int(st.st_size)) }
     var chunk = [UInt8](repeating: 0, count: 1 << 20)
     while true {
         let n = fread(&chunk, 1, chunk.count, f)
         if n > 0 { out.append(contentsOf: chunk[0..<n]) }
-        if out.count > limit { throw TokenizerError(path, "larger than \(limit >> 20) MiB; not a tokenizer file") }
+        if out.count > limit { throw TokenizerError(path, "larger than the \(limit >> 20) MiB a tokenizer file may be") }
         if n < chunk.count {
             if ferror(f) != 0 { throw TokenizerError(path, "read error: \(String(cString: strerror(errno)))") }
             break
@@ -356,10 +488,10 @@ struct VocabularyScan {
         var byId = [Int32](repeating: -1, count: n)
         for (k, id) in ids.enumerated() {
             guard id < n else {
-                throw TokenizerError(path, "vocab id of \(quoted(entries.string(k))) is \(id); ids must be 0..<\(n)")
+                throw TokenizerError(path, "vocab id of \(excerpt(entries.string(k))) is \(id); \(vocabularyIdRule(n))")
             }
             if byId[id] >= 0 {
-                throw TokenizerError(path, "vocab id \(id) is given to both \(quoted(entries.string(Int(byId[id])))) and \(quoted(entries.string(k)))")
+                throw TokenizerError(path, "vocab id \(id) is given to both \(excerpt(entries.string(Int(byId[id])))) and \(excerpt(entries.string(k)))")
             }
             byId[id] = Int32(k)
         }

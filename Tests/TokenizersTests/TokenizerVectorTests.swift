@@ -1,12 +1,134 @@
-// The bounds of the pre-tokenizer regex engine: patterns that backtrack exponentially are refused when read,
-// and matching stays within its step and depth budget when a pattern gets past those checks.
+// Walks Formats/tokenizers/vectors.json: every malformed tokenizer input is refused with its exact one-line
+// message, naming the file that is wrong, and every base it is made from loads. Then the two cases too big to
+// keep in the repository (a 10 MB vocabulary entry, a file over the read limit), and the bounds of the
+// pre-tokenizer regex engine on patterns that backtrack exponentially.
 
 import Foundation
+import GGUFFormat
 import TensorCore
 import TestSupport
 import Testing
 
 @testable import Tokenizers
+
+/// One entry of vectors.json.
+struct TokenizerVector: Sendable, CustomTestStringConvertible {
+    let file: String
+    let kind: String
+    /// The file the message names (relative to vectors/), and the message after "PATH: "; nil when the input loads.
+    let names: String?
+    let message: String?
+    var testDescription: String { file }
+
+    static let directory = RepoPaths.formats("tokenizers/vectors")
+
+    static func all() throws -> [TokenizerVector] {
+        let text = try String(contentsOfFile: RepoPaths.formats("tokenizers/vectors.json"), encoding: .utf8)
+        return try (JSONParser.parse(text)["vectors"]?.array ?? []).map { v in
+            TokenizerVector(
+                file: try #require(v["file"]?.string), kind: try #require(v["kind"]?.string), names: v["names"]?.string,
+                message: v["message"]?.string)
+        }
+    }
+
+    /// The full line WeightKit must give, or nil when the input loads.
+    var expectedLine: String? {
+        guard let names, let message else { return nil }
+        return "\(Self.directory)/\(names): \(message)"
+    }
+
+    /// Loads the vector as WeightKit does for its kind: the error line, or nil when it loaded.
+    func load() -> String? {
+        let path = Self.directory + "/" + file
+        do {
+            switch kind {
+            case "gguf":
+                // Both readings: typed metadata, and long arrays handed over packed (every array, here).
+                let f = try GGUFFile.open(path: path)
+                let packed = Result { () throws(TokenizerError) in
+                    try Tokenizer.fromGGUF(f.metadata(arraysUpTo: 0), path: path, strings: f.packedStrings, numbers: f.numbers)
+                }
+                let typed = Result { () throws(TokenizerError) in try Tokenizer.fromGGUF(f.metadata, path: path) }
+                if case .failure(let a) = packed, case .failure(let b) = typed, a.description != b.description {
+                    return "packed: \(a); typed: \(b)"
+                }
+                if case .failure(let e) = typed { throw e }
+                if case .failure(let e) = packed { throw e }
+            case "chat template":
+                let t = try Tokenizer.load(path: path)
+                guard let source = t.chatTemplate else { return "no chat template" }
+                _ = try ChatTemplate(source, path: path + " (chat template)")
+            default:
+                _ = try Tokenizer.load(path: path)
+            }
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+}
+
+@Suite struct TokenizerVectorTests {
+    static let vectors = (try? TokenizerVector.all()) ?? []
+
+    @Test func theListIsComplete() throws {
+        let kinds = Dictionary(grouping: Self.vectors, by: \.kind).mapValues(\.count)
+        #expect(Self.vectors.count >= 100, "\(Self.vectors.count)")
+        #expect(kinds.keys.sorted() == ["chat template", "directory", "gguf", "tokenizer.json", "tokenizer.model", "vocab+merges"])
+        // Every file listed exists, and every file present is listed.
+        let listed = Set(Self.vectors.map(\.file))
+        for v in Self.vectors {
+            #expect(FileManager.default.fileExists(atPath: TokenizerVector.directory + "/" + v.file), "\(v.file)")
+        }
+        for sub in ["json", "model", "gguf", "dirs"] {
+            for name in try FileManager.default.contentsOfDirectory(atPath: TokenizerVector.directory + "/" + sub) {
+                #expect(listed.contains(sub + "/" + name), "\(sub)/\(name) is not in vectors.json")
+            }
+        }
+    }
+
+    @Test(arguments: vectors)
+    func vector(_ v: TokenizerVector) {
+        let got = v.load()
+        #expect(got == v.expectedLine)
+        if let got { #expect(!got.contains("\n")) }
+    }
+
+    @Test func aTenMegabyteVocabularyEntryLoadsAndEncodesQuickly() throws {
+        let dir = RepoPaths.temporaryDirectory("tok-bomb")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let base = try String(contentsOfFile: TokenizerVector.directory + "/json/base.json", encoding: .utf8)
+        let long = String(repeating: "ab", count: 5 << 20)
+        let text = base.replacingOccurrences(of: #""<s>": 6"#, with: #""<s>": 6, ""# + long + #"": 7"#)
+        #expect(text.utf8.count > 10 << 20)
+        try text.write(toFile: dir + "/tokenizer.json", atomically: false, encoding: .utf8)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let t = try Tokenizer.load(path: dir + "/tokenizer.json")
+        #expect(t.vocabularySize == 8)
+        #expect(t.encode("ab c", addSpecialTokens: false) == [3, 5, 4])
+        #expect(clock.now - start < .seconds(10))
+    }
+
+    @Test func aFileOverTheReadLimitIsRefusedUnread() throws {
+        let dir = RepoPaths.temporaryDirectory("tok-huge")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/tokenizer.json"
+        // A sparse file: one byte over the limit takes no disk space, and is refused before a byte is read.
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("{".utf8)))
+        #expect(truncate(path, off_t(1 << 30) + 1) == 0)
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect(throws: TokenizerError(path, "the file is 1073741825 bytes, larger than the 1024 MiB a tokenizer file may be")) {
+            try Tokenizer.load(path: path)
+        }
+        #expect(clock.now - start < .seconds(1))
+    }
+}
+
+extension TokenizerError: Equatable {
+    public static func == (a: TokenizerError, b: TokenizerError) -> Bool { a.description == b.description }
+}
 
 /// The regex engine's bounds: what is refused when a pattern is read, and how long matching may take when a
 /// pattern gets past those checks.
