@@ -24,13 +24,15 @@ let package = Package(
         // One folder per format.
         .target(name: "SafetensorsFormat", dependencies: ["TensorCore"]),
         .target(name: "GGUFFormat", dependencies: ["TensorCore"]),
+        // torch.save files (zip and legacy layouts) through a restricted unpickler that calls nothing.
+        .target(name: "PyTorchFormat", dependencies: ["TensorCore"]),
         // zstd frames: streamed decompression of `.zst` inputs, one-shot chunks for HDF5's filter.
         .target(name: "ZstdCodec", dependencies: ["TensorCore", "CZstd"]),
         .target(name: "HDF5Format", dependencies: ["TensorCore", "CHDF5", "ZstdCodec"]),
         // Format detection, model directories, shards, .zst inputs.
         .target(
             name: "Checkpoints",
-            dependencies: ["TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "ZstdCodec"]),
+            dependencies: ["TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "PyTorchFormat", "ZstdCodec"]),
         // Configs, layouts per architecture, the canonical graph.
         .target(name: "Models", dependencies: ["TensorCore", "Checkpoints"]),
         // Exp-based elementwise kernels in C, built for AVX2+FMA and the baseline (target_clones).
@@ -53,13 +55,14 @@ let package = Package(
             dependencies: ["WeightKit", "CSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Side-by-side benchmarks of the format layers (dequantization, HDF5 reads), run by scripts in Benchmarks/.
-        .executableTarget(name: "wk-bench", dependencies: ["TensorCore", "GGUFFormat", "HDF5Format", "ZstdCodec", "Tokenizers"]),
+        .executableTarget(name: "wk-bench", dependencies: ["TensorCore", "GGUFFormat", "HDF5Format", "ZstdCodec", "Tokenizers", "PyTorchFormat"]),
 
         // Byte builders for malformed files, fixture paths.
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Sources/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "SafetensorsFormatTests", dependencies: ["SafetensorsFormat", "TestSupport"]),
         .testTarget(name: "GGUFFormatTests", dependencies: ["GGUFFormat", "TestSupport"]),
+        .testTarget(name: "PyTorchFormatTests", dependencies: ["PyTorchFormat", "TestSupport"]),
         .testTarget(name: "HDF5FormatTests", dependencies: ["HDF5Format", "ZstdCodec", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Checkpoints", "TestSupport"]),
