@@ -17,11 +17,13 @@ extension Checkpoint {
         case .safetensors: inner = try openSafetensors(temporary)
         case .gguf: inner = try openGGUF(temporary)
         case .hdf5: inner = try openHDF5(temporary)
+        case .zip, .pickle: inner = try openPyTorch(temporary)
         case .zstd: throw CheckpointError(path, "is zstd-compressed twice")
         default: throw CheckpointError(path, "decompresses to \(kind.phrase)")
         }
         var c = Checkpoint(
             path: path, format: inner.format, files: [path], metadata: inner.metadata, entries: inner.entries)
+        (c.others, c.tensorNotes, c.details) = (inner.others, inner.tensorNotes, inner.details)
         if inner.format != .gguf { c.attachConfig(fromDirectoryOf: path) }
         return c
     }

@@ -7,7 +7,7 @@ import TensorCore
 
 /// The container format a checkpoint was read from.
 public enum CheckpointFormat: String, Sendable {
-    case safetensors, gguf, hdf5
+    case safetensors, gguf, hdf5, pytorch
 }
 
 /// Named tensors plus metadata, from one file, a model directory or a sharded index.
@@ -26,6 +26,13 @@ public struct Checkpoint: Sendable {
     public var config: JSONValue?
     /// Where `config` was read from.
     public var configPath: String?
+    /// Values the file holds besides its tensors (a training snapshot's step, optimizer state,
+    /// tensors outside the state dict): listed by inspect, skipped by everything else.
+    public var others: [CheckpointOther] = []
+    /// What a reader wants said about a tensor (a view that is copied, a storage it shares).
+    public var tensorNotes: [String: String] = [:]
+    /// Format-specific facts for inspect (a PyTorch file's layout).
+    public var details: [String] = []
 
     public init(
         path: String, format: CheckpointFormat, files: [String], metadata: Metadata, entries: [TensorEntry],
@@ -49,8 +56,10 @@ public struct Checkpoint: Sendable {
 }
 
 extension Checkpoint {
-    /// Opens a `.safetensors`, `.gguf` or `.h5`/`.hdf5` file (optionally `.zst`-compressed), or a
-    /// model directory (config.json + model.safetensors, a sharded index, or a single weight file).
+    /// Opens a `.safetensors`, `.gguf`, `.h5`/`.hdf5` or torch.save (`.bin`/`.pt`/`.pth`) file
+    /// (optionally `.zst`-compressed), or a model directory (config.json + model.safetensors or
+    /// pytorch_model.bin, a sharded index of either, Meta's consolidated.*.pth + params.json, or a
+    /// single weight file).
     public static func open(_ path: String) throws -> Checkpoint {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
@@ -74,15 +83,19 @@ extension Checkpoint {
             checkpoint = try openHDF5(path)
         case .zstd:
             return try openZstd(path)
+        case .zip, .pickle:
+            checkpoint = try openPyTorch(path)
         default:
             if kind == .json && path.hasSuffix(".index.json") {
                 return try openShardIndex(path)
+            } else if (kind == .unknown && isTar(path)) || (kind == .empty && isTorchName(path)) {
+                checkpoint = try openPyTorch(path)
             } else if kind == .unknown || kind == .empty {
                 // Short or odd files: let the safetensors reader name the exact rule broken.
                 if path.hasSuffix(".safetensors") || kind == .empty {
                     checkpoint = try openSafetensors(path)
                 } else {
-                    throw CheckpointError(path, "\(kind.phrase) (expected .safetensors, .gguf, .h5/.hdf5, optionally .zst)")
+                    throw CheckpointError(path, "\(kind.phrase) (expected .safetensors, .gguf, .h5/.hdf5, a torch.save .bin/.pt/.pth, optionally .zst)")
                 }
             } else {
                 throw CheckpointError(path, "is \(kind.phrase)")

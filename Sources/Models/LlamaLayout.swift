@@ -13,6 +13,7 @@ public enum LlamaLayout: ModelLayout {
     public static func config(for c: Checkpoint) throws -> ModelConfig {
         if c.format == .gguf { return try ggufConfig(c) }
         guard let json = c.config else { throw ModelError(c.path, "LLaMA weights need a config.json beside them") }
+        if isMetaParams(json) { return try metaParamsConfig(c, json) }
         let j = JSONConfig(json: json, path: c.configPath ?? c.path, family: "LLaMA")
         let d = try j.int("hidden_size")
         let heads = try j.int("num_attention_heads")

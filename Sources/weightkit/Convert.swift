@@ -46,6 +46,12 @@ struct Convert: ParsableCommand {
             for a GGUF input tokenizer.json and tokenizer_config.json (and tokenizer.model for \
             SentencePiece) are written from its keys. --no-tokenizer leaves it out.
 
+            A torch.save input (.bin, .pt, .pth, a pytorch_model.bin.index.json, Meta's \
+            consolidated.*.pth) is read without running its pickle: views are written contiguous, a \
+            training snapshot's state dict is taken from under its key ("state_dict", "model", …) and \
+            the rest is left out, and under hf naming a tied head (lm_head over the embedding's \
+            storage) is left out as save_pretrained leaves it out; keep writes every name it holds.
+
             The input is never overwritten; an existing OUT is replaced only with --force. Output is \
             written to a temporary beside OUT and renamed into place; on an error, SIGINT or SIGTERM \
             OUT is untouched and the temporaries are removed.
@@ -53,6 +59,7 @@ struct Convert: ParsableCommand {
             Examples:
               weightkit convert Fixtures/gpt2-tiny gpt2.gguf --dtype q8_0
               weightkit convert Fixtures/llama-gqa/model.gguf llama-hf/
+              weightkit convert Fixtures/pytorch/gpt2-tiny/pytorch_model.bin model.safetensors
               weightkit convert big-model/ out/ --dtype bf16 --shard-size 2GB
             """)
 

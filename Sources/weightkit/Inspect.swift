@@ -10,6 +10,9 @@ struct Inspect: ParsableCommand {
         abstract: "Show what a checkpoint holds: format, metadata, model, config and every tensor.",
         discussion: """
             Shapes are row-major (PyTorch order) for every format; GGUF's reversed dims are turned back.
+            For torch.save files it says which tensors are copied (strided views, unaligned or big-endian
+            storages) rather than mapped, which share a storage (tied weights), and lists the values that
+            are not model tensors (a snapshot's step, optimizer state), which every other command skips.
             With --tensor, prints that tensor's values in row-major order: floats widened or dequantized
             to float32, integers exact, bool as 0/1.
 
@@ -63,9 +66,9 @@ struct Inspect: ParsableCommand {
                         .object([
                             ("name", .string(e.name)), ("dtype", .string(e.dtype.rawValue)), ("shape", .array(e.shape.map { .int($0) })),
                             ("bytes", .int(e.byteCount)),
-                        ])
+                        ] + (c.tensorNotes[e.name].map { [("note", JSONValue.string($0))] } ?? []))
                     })),
-                ]))
+                ] + formatExtras(c)))
                 return
             }
             print(path)
@@ -79,6 +82,7 @@ struct Inspect: ParsableCommand {
             }
             print("  parameters    \(grouped(parameters))")
             if let cp = c.configPath { print("  config.json   \(cp)") }
+            for (i, line) in c.details.enumerated() { print("  \(i == 0 ? c.format.rawValue.padded(12) : "".padded(12))  \(line)") }
             if let t = tokenizer {
                 for line in tokenizerLines(t, embeddingRows: rows) { print("  " + line) }
             } else if let tokenizerError {
@@ -99,7 +103,13 @@ struct Inspect: ParsableCommand {
             let nw = min(56, c.entries.map(\.name.count).max() ?? 0)
             for e in c.entries {
                 let shape = "[" + e.shape.map(String.init).joined(separator: ", ") + "]"
-                print("    \(e.name.padded(nw))  \(e.dtype.rawValue.padded(7)) \(shape.padded(16)) \(grouped(e.byteCount).leftPadded(12))")
+                let note = c.tensorNotes[e.name].map { "  (\($0))" } ?? ""
+                print("    \(e.name.padded(nw))  \(e.dtype.rawValue.padded(7)) \(shape.padded(16)) \(grouped(e.byteCount).leftPadded(12))\(note)")
+            }
+            if !c.others.isEmpty {
+                print("  other entries (\(c.others.count), not tensors of the model: skipped)")
+                let ow = min(56, c.others.map(\.name.count).max() ?? 0)
+                for o in c.others { print("    \(o.name.padded(ow))  \(o.type.padded(7)) \(o.value)") }
             }
         }
     }
@@ -133,6 +143,18 @@ struct Inspect: ParsableCommand {
             ("end_of_generation", .array(t.specials.endOfGeneration.map { .int($0) })),
             ("added_tokens", .int(t.addedTokens.count)), ("chat_template", .bool(t.chatTemplate != nil)),
         ])
+    }
+
+    /// What only some formats have (a PyTorch file's layout, its other entries), as JSON members.
+    func formatExtras(_ c: Checkpoint) -> [(String, JSONValue)] {
+        var out = [(String, JSONValue)]()
+        if !c.details.isEmpty { out.append(("details", .array(c.details.map { .string($0) }))) }
+        if !c.others.isEmpty {
+            out.append(("other_entries", .array(c.others.map { o in
+                .object([("name", .string(o.name)), ("type", .string(o.type)), ("value", .string(o.value))])
+            })))
+        }
+        return out
     }
 
     func metadataJSON(_ v: MetadataValue) -> JSONValue {

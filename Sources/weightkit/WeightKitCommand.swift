@@ -6,11 +6,14 @@ import ArgumentParser
 struct WeightKitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weightkit",
-        abstract: "Read, map, run and verify transformer weight files (safetensors, GGUF, HDF5).",
+        abstract: "Read, map, run and verify transformer weight files (safetensors, GGUF, HDF5, PyTorch).",
         discussion: """
-            MODEL is a .safetensors, .gguf or .h5/.hdf5 file (optionally .zst-compressed) or a model \
-            directory (config.json + model.safetensors, or a sharded model.safetensors.index.json). \
-            A file that carries no config itself takes config.json from its own directory.
+            MODEL is a .safetensors, .gguf, .h5/.hdf5 or torch.save .bin/.pt/.pth file (optionally \
+            .zst-compressed) or a model directory (config.json + model.safetensors or pytorch_model.bin, \
+            a sharded model.safetensors.index.json or pytorch_model.bin.index.json, or Meta's \
+            consolidated.*.pth + params.json). A file that carries no config itself takes config.json \
+            from its own directory. PyTorch files are read without Python and nothing in them is ever \
+            run: their pickles may only build tensors and plain containers.
 
             Examples:
               weightkit inspect Fixtures/gpt2-tiny

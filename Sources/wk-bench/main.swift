@@ -4,6 +4,7 @@
 //   wk-bench hdf5-read FILE.h5 [--runs R]   read every dataset of an HDF5 file
 //   wk-bench tokenize TOKENIZER --text F    tokenizer load time and encode throughput
 //   wk-bench quantize FILE.f32 [--runs R]   single-threaded K-quant encode throughput
+//   wk-bench pytorch-read FILE [--runs R]   open a torch.save file and read every tensor
 
 import TensorCore
 #if canImport(Glibc)
@@ -12,7 +13,7 @@ import TensorCore
 
 let args = Array(CommandLine.arguments.dropFirst())
 guard let verb = args.first else {
-    writeStandardError("usage: wk-bench dequant|hdf5-read|tokenize|quantize FILE [--runs R]\n")
+    writeStandardError("usage: wk-bench dequant|hdf5-read|tokenize|quantize|pytorch-read FILE [--runs R]\n")
     exit(2)
 }
 do {
@@ -21,6 +22,7 @@ do {
     case "hdf5-read": try benchHDF5Read(Array(args.dropFirst()))
     case "tokenize": try benchTokenize(Array(args.dropFirst()))
     case "quantize": try benchQuantize(Array(args.dropFirst()))
+    case "pytorch-read": try benchPyTorchRead(Array(args.dropFirst()))
     default:
         writeStandardError("wk-bench: unknown benchmark '\(verb)'\n")
         exit(2)
