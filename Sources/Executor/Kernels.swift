@@ -184,7 +184,7 @@ enum Kernels {
     }
 
     /// Causal attention for queries at positions `start ..< start+T` over `keys` cached positions
-    /// `0 ..< start+T`. q `[T, H·hd]`, k and v `[S, KV·hd]`, out `[T, H·hd]`; probabilities
+    /// `0 ..< start+T` (every query sees every key when the config's mask is `.none`). q `[T, H·hd]`, k and v `[S, KV·hd]`, out `[T, H·hd]`; probabilities
     /// `[H, T, S]` written to `probs` when given. Per head: scores = scale·Q·Kᵀ and out = P·V by
     /// sgemm (reading the head's columns in place through the leading dimension), the causal mask
     /// and a max-subtracted softmax in between. Heads run in parallel, BLAS single-threaded.
@@ -200,6 +200,7 @@ enum Kernels {
         let group = c.groupSize
         let scale = c.scaleByInverseLayer ? c.attentionScale / Float(layer + 1) : c.attentionScale
         let mask = c.mask
+        let bidirectional = mask == .none
         let qAddr = Int(bitPattern: q), kAddr = Int(bitPattern: k), vAddr = Int(bitPattern: v), oAddr = Int(bitPattern: out)
         let pAddr = probs.map { Int(bitPattern: $0) }
         let threads = Int(openblas_get_num_threads())
@@ -220,19 +221,19 @@ enum Kernels {
                 var r0 = 0
                 while r0 < rows {
                     let r1 = min(rows, r0 + attentionRowBlock)
-                    let visibleKeys = start + r1
+                    let visibleKeys = bidirectional ? keys : start + r1
                     let block = scores + r0 * keys
                     cblas_sgemm(
                         CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(visibleKeys), Int32(hd), scale,
                         qh + r0 * qw, Int32(qw), kh, Int32(kvw), 0, block, Int32(keys))
                     for t in r0..<r1 {
-                        softmaxRow(scores + t * keys, keys: keys, visible: start + t + 1, mask: mask)
+                        softmaxRow(scores + t * keys, keys: keys, visible: bidirectional ? keys : start + t + 1, mask: mask)
                     }
                     // Past visibleKeys every probability is exactly 0 under the minimum mask, so P·V
                     // skips those columns; GPT-1's replaced scores keep their (normally zero)
                     // probability, so there every key takes part.
                     let pvKeys: Int
-                    if case .minimum = mask { pvKeys = visibleKeys } else { pvKeys = keys }
+                    if case .replace = mask { pvKeys = keys } else { pvKeys = visibleKeys }
                     cblas_sgemm(
                         CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(hd), Int32(pvKeys), 1, block, Int32(keys),
                         vh, Int32(kvw), 0, oh + r0 * qw, Int32(qw))

@@ -83,6 +83,9 @@ public enum MaskStyle: Sendable, Equatable {
     case replace(Float)
     /// Replaced by the most negative float (GPT-2, LLaMA): exactly zero probability.
     case minimum
+    /// No mask: every query attends to every key (bidirectional attention, as PyTorch's
+    /// `nn.MultiheadAttention` without `attn_mask`). Only the synthetic rank-collapse stacks use it.
+    case none
 }
 
 /// A validated model configuration.

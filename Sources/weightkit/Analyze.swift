@@ -6,7 +6,7 @@ import WeightKit
 
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Look inside models: attention spectra, rank collapse, the logit lens.",
+        abstract: "Look inside models: attention spectra, rank collapse, the logit lens, depth mixing.",
         discussion: """
             Each analysis prints a table, or JSON with --json, and can draw an SVG plot with --plot. \
             Definitions, algorithms and tolerances: Formats/analysis.md.
@@ -15,8 +15,9 @@ struct Analyze: ParsableCommand {
               weightkit analyze attention-spectrum Fixtures/gpt1-tiny Fixtures/gpt2-tiny --tokens 0,95,7,36,65,94,27,56 --plot spectra.svg
               weightkit analyze rank-collapse --depth 12 --samples 32 --plot collapse.svg
               weightkit analyze logit-lens Fixtures/gpt2-tiny --tokens 0,95,7,36 --top 3 --plot lens.svg
+              weightkit analyze depth-mixing Fixtures/gpt2-trained --prompt "def f(x):" --plot mixing.svg
             """,
-        subcommands: [AnalyzeAttentionSpectrum.self, AnalyzeRankCollapse.self, AnalyzeLogitLens.self])
+        subcommands: [AnalyzeAttentionSpectrum.self, AnalyzeRankCollapse.self, AnalyzeLogitLens.self, AnalyzeDepthMixing.self])
 }
 
 /// Writes an SVG document and says where on stderr, so stdout stays a table or JSON.

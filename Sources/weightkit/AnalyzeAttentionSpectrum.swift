@@ -46,7 +46,7 @@ struct AnalyzeAttentionSpectrum: ParsableCommand {
                     ?? analysisInput(tokens: tokens, reference: reference)
                 return try AttentionSpectrum.measure(try LoadedModel.open(path), name: path, batch: batch)
             }
-            if let plot { try writePlot(AttentionSpectrum.chart(spectra).svg(), to: plot) }
+            if let plot { try writePlot(AttentionSpectrum.chart(spectra, input: prompt.map { "\"\($0)\"" }).svg(), to: plot) }
             return spectra
         }
         if json {

@@ -14,12 +14,14 @@ struct AnalyzeLogitLens: ParsableCommand {
             GPT-1, which has no final norm. So layer L's top-1 is the model's own next-token prediction.
 
             The plot is a heatmap (rows: layers, last on top; columns: positions): each cell shows the \
-            top-1 token id, coloured by its softmax probability.
+            top-1 token, coloured by its softmax probability. Tokens are shown as strings when the model \
+            has a tokenizer (spaces as ␣, newlines as ↵), as ids otherwise.
 
             Examples:
               weightkit analyze logit-lens Fixtures/gpt2-tiny --tokens 0,95,7,36,65,94,27,56
               weightkit analyze logit-lens Fixtures/llama-gqa --tokens 1,2,3 --top 5 --json
               weightkit analyze logit-lens Fixtures/gpt1-tiny --tokens 0,95,7,36 --plot lens.svg
+              weightkit analyze logit-lens Fixtures/gpt2-trained --prompt "def __init__(self):" --plot lens.svg
             """)
 
     @Argument(help: "A weight file or model directory.") var model: String
@@ -34,15 +36,16 @@ struct AnalyzeLogitLens: ParsableCommand {
     }
 
     func run() throws {
-        let ids = try guarded { try resolveInput(tokens: tokens, prompt: prompt, model: model).ids }
+        let (ids, tokenizer) = try guarded { try resolveInput(tokens: tokens, prompt: prompt, model: model) }
         let lens = try guarded { () -> LogitLens in
             let lens = try LogitLens.run(try LoadedModel.open(model), name: model, tokens: ids, top: top)
-            if let plot { try writePlot(lens.heatmap().svg(), to: plot) }
+            if let plot { try writePlot(lens.heatmap(tokenizer: tokenizer).svg(), to: plot) }
             return lens
         }
         if json {
             printJSON(.object([
                 ("model", .string(model)), ("tokens", .array(ids.map { .int($0) })),
+                ("token_strings", tokenizer.map { t in .array(ids.map { .string(t.decode([$0])) }) } ?? .null),
                 ("layers", .array(lens.layers.map { l in
                     .object([
                         ("layer", .int(l.layer)), ("final_norm_applied", .bool(l.normalised)),
@@ -61,8 +64,9 @@ struct AnalyzeLogitLens: ParsableCommand {
         for l in lens.layers.reversed() {
             print("layer \(l.layer)\(l.normalised ? "*" : "")")
             for (p, pos) in l.positions.enumerated() {
-                print("  pos \(String(p).leftPadded(3)) (in \(String(ids[p]).leftPadded(5))): "
-                    + pos.top.map { "\($0.id):\(short($0.logit))" }.joined(separator: "  "))
+                let input = tokenizer == nil ? String(ids[p]).leftPadded(5) : "\(ids[p]) \(TokenLabel.label(ids[p], tokenizer: tokenizer))"
+                print("  pos \(String(p).leftPadded(3)) (in \(input)): "
+                    + pos.top.map { t in tokenizer == nil ? "\(t.id):\(short(t.logit))" : "\(TokenLabel.label(t.id, tokenizer: tokenizer)):\(short(t.logit))" }.joined(separator: "  "))
             }
         }
     }

@@ -67,6 +67,7 @@ extension ModelConfig {
         switch self.mask {
         case .replace(let v): maskText = "masked scores set to \(short(v))"
         case .minimum: maskText = "masked scores set to −max"
+        case .none: maskText = "no mask (bidirectional attention)"
         }
         return [
             "\(placement.rawValue)-norm \(normName)" + (finalNorm ? " + final norm" : ", no final norm"),

@@ -72,7 +72,7 @@ struct SpectralNormTests {
     }
 
     @Test("the fixtures' reference attentions: per-head σ_max equals numpy's to 1e-9, and the executor's run to 1e-4",
-          arguments: ["gpt1-tiny", "gpt2-tiny", "llama-gqa"])
+          arguments: ["gpt1-tiny", "gpt2-tiny", "llama-gqa", "gpt1-trained", "gpt2-trained"])
     func fixtures(fixture: String) throws {
         let refPath = Fixtures.path(fixture, "reference.safetensors")
         let ref = try ReferenceFile.open(refPath)
@@ -234,7 +234,8 @@ struct RankCollapseTests {
 
 @Suite("analysis: logit lens")
 struct LogitLensTests {
-    @Test("the last layer's top-1 at every position is the model's own prediction", arguments: ["gpt1-tiny", "gpt2-tiny", "llama-gqa"])
+    @Test("the last layer's top-1 at every position is the model's own prediction",
+          arguments: ["gpt1-tiny", "gpt2-tiny", "llama-gqa", "gpt1-trained", "gpt2-trained"])
     func lastLayer(fixture: String) throws {
         let m = try LoadedModel.open(Fixtures.path(fixture))
         let ref = try ReferenceFile.open(Fixtures.path(fixture, "reference.safetensors"))
@@ -259,7 +260,7 @@ struct LogitLensTests {
     }
 
     @Test("every layer's top-3 and logits match numpy's lens on the reference hidden states (final norm only where HF's is raw)",
-          arguments: [("gpt1-tiny", "none"), ("gpt2-tiny", "layer_norm"), ("llama-gqa", "rms_norm")])
+          arguments: [("gpt1-tiny", "none"), ("gpt2-tiny", "layer_norm"), ("llama-gqa", "rms_norm"), ("gpt1-trained", "none"), ("gpt2-trained", "layer_norm")])
     func numpy(fixture: String, norm: String) throws {
         let m = try LoadedModel.open(Fixtures.path(fixture))
         let refPath = Fixtures.path(fixture, "reference.safetensors")

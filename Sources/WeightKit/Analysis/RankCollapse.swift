@@ -31,35 +31,56 @@ public struct ResidualSeries: Sendable {
     public let name: String
     public let absolute: [Double]
     public let relative: [Double]
+
+    public init(name: String, absolute: [Double], relative: [Double]) {
+        self.name = name
+        self.absolute = absolute
+        self.relative = relative
+    }
 }
 
 /// The outcome of a rank-collapse run: one value per layer 0…L for each series.
 public struct RankCollapseResult: Sendable {
     public let layers: [Int]
     public let series: [ResidualSeries]
+
+    public init(layers: [Int], series: [ResidualSeries]) {
+        self.layers = layers
+        self.series = series
+    }
 }
 
 /// The rank-collapse experiment.
 public enum RankCollapse {
-    /// Averages over `samples` independent draws (weights and input) of each variant's per-layer residuals.
-    /// Sample s uses the generator seeded with `seed &+ s`, so results do not depend on the order samples run in.
-    public static func synthetic(shape: StackShape, samples: Int, seed: UInt64) throws -> RankCollapseResult {
+    /// The experiment on synthetic stacks. `causal` setup: averages over `samples` independent draws of
+    /// weights and input; sample s uses the generator seeded with `seed &+ s`, so results do not depend on
+    /// the order samples run in. `published` setup: as the PyTorch script, one draw of weights (seeded with
+    /// `seed`) and a batch of `samples` inputs, averaged over the batch. `mask` defaults to the setup's.
+    public static func synthetic(
+        shape: StackShape, setup: StackSetup = .causal, mask: StackMask? = nil, samples: Int, seed: UInt64
+    ) throws -> RankCollapseResult {
         try shape.validate()
         guard samples >= 1, samples <= 100_000 else { throw WeightKitError("--samples is \(samples), outside 1…100000") }
         let variants = StackVariant.allCases
         var abs = [[Double]](repeating: [Double](repeating: 0, count: shape.depth + 1), count: variants.count)
         var rel = abs
         let record = Set((0...shape.depth).map { "hidden_states.\($0)" })
-        for s in 0..<samples {
+        let draws = setup == .causal ? samples : 1
+        let inputs = setup == .causal ? 1 : samples
+        let size = shape.tokens * shape.width
+        for s in 0..<draws {
             var rng = SeededGenerator(seed: seed &+ UInt64(s))
-            let stack = try SyntheticStack(shape: shape, rng: &rng)
+            let stack = try SyntheticStack(shape: shape, setup: setup, inputs: inputs, rng: &rng)
             for (vi, v) in variants.enumerated() {
-                let acts = try Executor(graph: try stack.graph(v)).run(batch: [Array(0..<shape.tokens)], record: record)
+                let acts = try Executor(graph: try stack.graph(v, mask: mask)).run(batch: stack.batch, record: record)
                 for l in 0...shape.depth {
-                    let h = acts["hidden_states.\(l)"]!.values
-                    let r = Residual.tokenMeanRemoved(h, rows: shape.tokens, cols: shape.width)
-                    abs[vi][l] += r / Double(samples)
-                    rel[vi][l] += r / max(Residual.frobenius(h), .leastNormalMagnitude) / Double(samples)
+                    let h = acts["hidden_states.\(l)"]!.values  // [inputs, T, D]
+                    for b in 0..<inputs {
+                        let x = Array(h[(b * size)..<((b + 1) * size)])
+                        let r = Residual.tokenMeanRemoved(x, rows: shape.tokens, cols: shape.width)
+                        abs[vi][l] += r / Double(samples)
+                        rel[vi][l] += r / max(Residual.frobenius(x), .leastNormalMagnitude) / Double(samples)
+                    }
                 }
             }
         }

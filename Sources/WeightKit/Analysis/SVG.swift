@@ -66,6 +66,14 @@ enum SVG {
         return (a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f, a.2 + (b.2 - a.2) * f)
     }
 
+    /// A diverging scale: blue (0) through white (½) to red (1), t clamped to [0, 1].
+    static func blueWhiteRed(_ t: Double) -> (r: Double, g: Double, b: Double) {
+        let x = min(max(t.isFinite ? t : 0.5, 0), 1)
+        let (blue, white, red) = ((33.0, 102.0, 172.0), (247.0, 247.0, 247.0), (178.0, 24.0, 43.0))
+        let (a, b, f) = x < 0.5 ? (blue, white, x * 2) : (white, red, (x - 0.5) * 2)
+        return (a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f, a.2 + (b.2 - a.2) * f)
+    }
+
     static func hex(_ c: (r: Double, g: Double, b: Double)) -> String {
         String(format: "#%02x%02x%02x", Int(c.r.rounded()), Int(c.g.rounded()), Int(c.b.rounded()))
     }
@@ -129,6 +137,8 @@ public struct LineChart: Sendable {
     public var references: [Reference]
     /// x values are integers (layers): ticks at whole numbers only.
     public var integerX: Bool
+    /// The y range to cover instead of the data's (charts drawn side by side share one).
+    public var yRange: ClosedRange<Double>?
 
     public init(title: String, subtitle: String = "", xLabel: String, yLabel: String, logY: Bool = false, series: [Series],
                 references: [Reference] = [], integerX: Bool = true) {
@@ -156,6 +166,7 @@ public struct LineChart: Sendable {
         let xPad = max(0.2, (x1 - x0) * 0.02)
         (x0, x1) = (x0 - xPad, x1 + xPad)
         var (y0, y1) = (ys.min() ?? 0, ys.max() ?? 1)
+        if let yRange { (y0, y1) = (yRange.lowerBound, yRange.upperBound) }
         var yTicks: [Double]
         if logY {
             y0 = pow(10, floor(log10(y0)))
@@ -232,6 +243,28 @@ public struct LineChart: Sendable {
         return SVG.document(width: width, height: height, body: b)
     }
 
+    /// The y values a chart draws (log charts: the positive ones), for a shared range.
+    var dataY: [Double] {
+        let ys = series.flatMap { s in s.points.map(\.y) + s.band.flatMap { [$0.low, $0.high] } } + references.map(\.y)
+        return logY ? ys.filter { $0 > 0 && $0.isFinite } : ys.filter(\.isFinite)
+    }
+
+    /// Charts side by side in one SVG document, on one y range (each keeps its own title and legend).
+    public static func sideBySide(_ charts: [LineChart], width: Int = 760, height: Int = 560) -> String {
+        let ys = charts.flatMap(\.dataY)
+        let range = (ys.min() ?? 0)...(ys.max() ?? 1)
+        var body = [String]()
+        for (i, c) in charts.enumerated() {
+            var chart = c
+            chart.yRange = chart.yRange ?? range
+            let doc = chart.svg(width: width, height: height)
+            // The chart's own document, nested at its offset: drop the XML declaration, place the <svg>.
+            let inner = doc.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n")
+            body.append(inner.replacingOccurrences(of: "<svg xmlns=\"http://www.w3.org/2000/svg\" ", with: "<svg x=\"\(i * width)\" y=\"0\" "))
+        }
+        return SVG.document(width: width * charts.count, height: height, body: body)
+    }
+
     /// Long names (paths) keep their end.
     static func shortened(_ s: String, to n: Int) -> String { s.count <= n ? s : "…" + s.suffix(n - 1) }
 }
@@ -251,9 +284,12 @@ public struct Heatmap: Sendable {
     public var text: [[String]]
     public var colourLabel: String
     public var range: ClosedRange<Double>
+    /// Blue–white–red around the middle of `range` (signed values) instead of viridis.
+    public var diverging = false
 
     public init(title: String, subtitle: String = "", xLabel: String, yLabel: String, rowLabels: [String], columnLabels: [String],
-                values: [[Double]], text: [[String]], colourLabel: String, range: ClosedRange<Double>) {
+                values: [[Double]], text: [[String]], colourLabel: String, range: ClosedRange<Double>, diverging: Bool = false) {
+        self.diverging = diverging
         self.title = title
         self.subtitle = subtitle
         self.xLabel = xLabel
@@ -270,7 +306,13 @@ public struct Heatmap: Sendable {
     public func svg(maxWidth: Int = 1000) -> String {
         let rows = rowLabels.count
         let cols = columnLabels.count
-        let (margin, top, right, bottom) = (96.0, subtitle.isEmpty ? 52.0 : 68.0, 110.0, 56.0)
+        // Column labels longer than a cell is wide are drawn slanted, which needs more room below.
+        let longestLabel = Double(columnLabels.map(\.count).max() ?? 0)
+        let slanted = longestLabel * 6.6 > min(56.0, max(14.0, (Double(maxWidth) - max(96.0, Double(rowLabels.map(\.count).max() ?? 1) * 7.0 + 44) - 110) / Double(max(cols, 1))))
+        let labelDepth = slanted ? longestLabel * 6.6 * 0.87 + 14 : 18
+        // Row labels take about 7 px a character; the axis title goes left of the longest.
+        let rowLabelWidth = Double(rowLabels.map(\.count).max() ?? 1) * 7.0
+        let (margin, top, right, bottom) = (max(96.0, rowLabelWidth + 44), subtitle.isEmpty ? 52.0 : 68.0, 110.0, 38.0 + labelDepth)
         let cell = min(56.0, max(14.0, (Double(maxWidth) - margin - right) / Double(max(cols, 1))))
         let cellH = min(cell, 40)
         let textWidth = Double(Swift.max(title.count * 10, subtitle.count * 7)) + 40
@@ -278,7 +320,9 @@ public struct Heatmap: Sendable {
         // The grid is centred when the titles are wider than it.
         let left = margin + Swift.max(0, (Double(width) - (margin + Double(cols) * cell + right)) / 2)
         let height = Int(top + Double(rows) * cellH + bottom)
-        let fontSize = Int(max(8, min(13, cell / 3.2)))
+        // Cell text fits its cell: about 0.62 em per character.
+        let longestText = Double(text.flatMap { $0.map(\.count) }.max() ?? 1)
+        let fontSize = Int(max(7, min(13, cell / 3.2, (cell - 4) / (0.62 * max(longestText, 1)))))
         var b = [String]()
         let cx = left + Double(cols) * cell / 2
         b.append(SVG.text(Double(width) / 2, 28, title, size: 17, weight: "bold"))
@@ -291,19 +335,26 @@ public struct Heatmap: Sendable {
                 let x = left + Double(c) * cell
                 let v = values[r][c]
                 let t = span > 0 ? (v - range.lowerBound) / span : 0.5
-                let colour = SVG.viridis(t)
+                // A cell without a value (NaN) is left light grey.
+                let colour = !v.isFinite ? (r: 244.0, g: 244.0, b: 244.0) : diverging ? SVG.blueWhiteRed(t) : SVG.viridis(t)
                 let luminance = 0.299 * colour.r + 0.587 * colour.g + 0.114 * colour.b
                 b.append("<rect x=\"\(SVG.n(x))\" y=\"\(SVG.n(y))\" width=\"\(SVG.n(cell))\" height=\"\(SVG.n(cellH))\" fill=\"\(SVG.hex(colour))\" stroke=\"white\" stroke-width=\"1\"/>")
                 b.append(SVG.text(x + cell / 2, y + cellH / 2 + Double(fontSize) / 3, text[r][c], size: fontSize, fill: luminance > 140 ? "#111" : "#fff"))
             }
         }
         let gridBottom = top + Double(rows) * cellH
-        let step = max(1, Int((Double(cols) / (Double(cols) * cell / 40)).rounded(.up)))
+        let step = slanted ? 1 : max(1, Int((Double(cols) / (Double(cols) * cell / 40)).rounded(.up)))
         for c in Swift.stride(from: 0, to: cols, by: step) {
-            b.append(SVG.text(left + (Double(c) + 0.5) * cell, gridBottom + 18, columnLabels[c], size: 11))
+            let x = left + (Double(c) + 0.5) * cell
+            if slanted {
+                b.append("<text x=\"\(SVG.n(x))\" y=\"\(SVG.n(gridBottom + 12))\" text-anchor=\"end\" fill=\"#222\" font-size=\"11\" "
+                    + "transform=\"rotate(-60 \(SVG.n(x)) \(SVG.n(gridBottom + 12)))\">\(SVG.escape(columnLabels[c]))</text>")
+            } else {
+                b.append(SVG.text(x, gridBottom + 18, columnLabels[c], size: 11))
+            }
         }
-        b.append(SVG.text(cx, gridBottom + 42, xLabel, size: 14))
-        b.append(SVG.text(left - 60, top + Double(rows) * cellH / 2, yLabel, size: 14, rotate: true))
+        b.append(SVG.text(cx, gridBottom + labelDepth + 24, xLabel, size: 14))
+        b.append(SVG.text(left - max(60, rowLabelWidth + 24), top + Double(rows) * cellH / 2, yLabel, size: 14, rotate: true))
         // Colour bar.
         let bx = left + Double(cols) * cell + 24
         let bh = max(80, Double(rows) * cellH)
@@ -311,7 +362,8 @@ public struct Heatmap: Sendable {
         for i in 0..<steps {
             let f = Double(i) / Double(steps)
             let y = top + bh * (1 - f - 1 / Double(steps))
-            b.append("<rect x=\"\(SVG.n(bx))\" y=\"\(SVG.n(y))\" width=\"16\" height=\"\(SVG.n(bh / Double(steps) + 0.5))\" fill=\"\(SVG.hex(SVG.viridis(f + 0.5 / Double(steps))))\"/>")
+            let c = diverging ? SVG.blueWhiteRed(f + 0.5 / Double(steps)) : SVG.viridis(f + 0.5 / Double(steps))
+            b.append("<rect x=\"\(SVG.n(bx))\" y=\"\(SVG.n(y))\" width=\"16\" height=\"\(SVG.n(bh / Double(steps) + 0.5))\" fill=\"\(SVG.hex(c))\"/>")
         }
         b.append("<rect x=\"\(SVG.n(bx))\" y=\"\(SVG.n(top))\" width=\"16\" height=\"\(SVG.n(bh))\" fill=\"none\" stroke=\"#333\"/>")
         for t in SVG.ticks(range.lowerBound, range.upperBound, count: 4) {

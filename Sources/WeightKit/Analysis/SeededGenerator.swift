@@ -41,4 +41,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     public mutating func gaussians(_ count: Int, std: Double) -> [Float] {
         (0..<count).map { _ in Float(gaussian() * std) }
     }
+
+    /// `count` deviates uniform on (−bound, bound), as float32 (PyTorch's `uniform_(-bound, bound)`).
+    public mutating func uniforms(_ count: Int, bound: Double) -> [Float] {
+        (0..<count).map { _ in Float((2 * uniform() - 1) * bound) }
+    }
 }
