@@ -150,11 +150,12 @@ def record(rel: str, layout: str, conversion: list[dict] | None = None, naming: 
     EXPECTED.append(entry)
 
 
-def legacy_save(obj, path: Path) -> None:
+def legacy_save(obj, path: Path, check: bool = True) -> None:
     """torch.save in the legacy layout, made byte-stable: torch names storages by memory address and writes them in
     address order, so the script renames them to ordinals of the same length in order of first use (the bytes
     around them do not move), re-pickles the key list with pickle protocol 2 as torch does, and moves the storage
-    records into that order. torch.load must return the same tensors afterwards."""
+    records into that order. torch.load must return the same tensors afterwards (`check`; torch 2.15 cannot load its
+    own legacy files that hold untyped storages)."""
     buf = io.BytesIO()
     torch.save(obj, buf, _use_new_zipfile_serialization=False)
     raw = buf.getvalue()
@@ -167,7 +168,7 @@ def legacy_save(obj, path: Path) -> None:
     main_end = f.tell()
     keys = pickle.load(f)
     sizes = {"FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2, "DoubleStorage": 8, "LongStorage": 8,
-             "IntStorage": 4, "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1}
+             "IntStorage": 4, "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1, "UntypedStorage": 1}
     records = {}
     pos = f.tell()
     for key in keys:
@@ -186,6 +187,8 @@ def legacy_save(obj, path: Path) -> None:
         head = head[:main_start] + head[main_start:].replace(b"X" + struct.pack("<I", len(o)) + o, b"X" + struct.pack("<I", len(n)) + n)
     order = sorted(keys, key=lambda k: rename[k])
     path.write_bytes(head + pickle.dumps([rename[k] for k in order], protocol=2) + b"".join(records[k] for k in order))
+    if not check:
+        return
     a, b = torch.load(io.BytesIO(raw), weights_only=True), torch.load(path, weights_only=True)
     for (pa, va), (pb, vb) in zip(flatten(a), flatten(b)):
         if pa != pb or (isinstance(va, torch.Tensor) and not torch.equal(va, vb)):
@@ -201,7 +204,7 @@ class _StorageLister(pickle.Unpickler):
         self.keys: dict[str, str] = {}
 
     def find_class(self, module, name):
-        if module == "torch" and name.endswith("Storage"):
+        if module in ("torch", "torch.storage") and name.endswith("Storage"):
             return name
         if (module, name) == ("collections", "OrderedDict"):
             return OrderedDict

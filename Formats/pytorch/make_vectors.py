@@ -33,6 +33,8 @@ from collections import OrderedDict
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "Fixtures", "pytorch"))
+from generate import legacy_save  # noqa: E402  (the fixtures' byte-stable legacy torch.save)
 OUT = os.path.join(HERE, "vectors")
 MARKER = "/tmp/weightkit-pickle-payload-ran"
 os.makedirs(OUT, exist_ok=True)
@@ -41,7 +43,9 @@ for f in os.listdir(OUT):
 vectors: list[dict] = []
 
 DTYPE = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16", torch.float64: "f64", torch.int64: "i64",
-         torch.int32: "i32", torch.int16: "i16", torch.int8: "i8", torch.uint8: "u8", torch.bool: "bool"}
+         torch.int32: "i32", torch.int16: "i16", torch.int8: "i8", torch.uint8: "u8", torch.bool: "bool",
+         torch.float8_e4m3fn: "f8_e4m3", torch.float8_e5m2: "f8_e5m2", torch.uint16: "u16", torch.uint32: "u32",
+         torch.uint64: "u64"}
 
 
 # --- a pickle assembler -------------------------------------------------------------------------------------------
@@ -190,6 +194,15 @@ def repack(path_bytes: bytes, rename=lambda n: n, **kw) -> bytes:
 
 # --- outcomes -------------------------------------------------------------------------------------------------------
 
+def legacy_bytes(obj, check: bool = True) -> bytes:
+    """torch.save's legacy layout, storage keys made byte-stable (torch names them by memory address)."""
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "legacy.pt"
+        legacy_save(obj, p, check=check)
+        return p.read_bytes()
+
+
 def tensor_bytes(t: torch.Tensor) -> bytes:
     return t.detach().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
 
@@ -286,9 +299,7 @@ buf = io.BytesIO()
 torch.save(sd, buf)
 torch_file = buf.getvalue()
 ok("valid_torch_zip.pt", torch_file, "torch.save, zip layout: f32, f16, bf16, i64, bool and a transposed view sharing f32's storage")
-buf = io.BytesIO()
-torch.save(sd, buf, _use_new_zipfile_serialization=False)
-ok("valid_torch_legacy.pt", buf.getvalue(), "torch.save, legacy layout (_use_new_zipfile_serialization=False)")
+ok("valid_torch_legacy.pt", legacy_bytes(sd), "torch.save, legacy layout (_use_new_zipfile_serialization=False)")
 buf = io.BytesIO()
 torch.save(sd, buf, pickle_protocol=5)
 ok("valid_protocol5.pt", buf.getvalue(),
@@ -315,6 +326,25 @@ for i in z.infolist():
         data = b"".join(data[j:j + es][::-1] for j in range(0, len(data), es))
     big_entries.append({"name": i.filename, "data": data})
 ok("valid_big_endian.pt", zip_bytes(big_entries), "byteorder 'big' with every element byte-swapped: read as copies, swapped back")
+v3 = OrderedDict()
+v3["f8_e4m3"] = torch.tensor([1.0, -2.0, 448.0, 0.015625]).to(torch.float8_e4m3fn)
+v3["f8_e5m2"] = torch.tensor([1.0, -0.5, 57344.0]).to(torch.float8_e5m2)
+v3["u16"] = torch.tensor([0, 65535, 7], dtype=torch.uint16)
+v3["u32"] = torch.tensor([2**32 - 1, 1], dtype=torch.uint32)
+v3["u64"] = torch.tensor([2**63, 3], dtype=torch.uint64)
+v3["u16_t"] = torch.arange(6, dtype=torch.int32).to(torch.uint16).reshape(2, 3).t()
+buf = io.BytesIO()
+torch.save(v3, buf)
+ok("valid_untyped_v3.pt", buf.getvalue(),
+   "dtypes without a typed storage (float8 e4m3fn/e5m2, uint16/32/64): _rebuild_tensor_v3 over torch.storage.UntypedStorage "
+   "with the dtype as an argument; offsets and strides in elements of that dtype")
+legacy_v3 = OrderedDict([("u16", v3["u16"]), ("f8_e5m2", v3["f8_e5m2"])])
+write("valid_untyped_v3_legacy.pt", legacy_bytes(legacy_v3, check=False))
+vectors.append({"file": "valid_untyped_v3_legacy.pt", "expect": "ok", "tensors": [
+    {"name": k, "dtype": DTYPE[v.dtype], "shape": list(v.shape), "sha256": hashlib.sha256(tensor_bytes(v)).hexdigest()}
+    for k, v in legacy_v3.items()],
+    "note": "the same in the legacy layout, as torch.save writes it (torch 2.15's own legacy loader fails on it: "
+            "'UntypedStorage has no attribute dtype'); the expected tensors are the ones saved"})
 ok("valid_no_byteorder.pt", torch_zip(GOOD_PKL, {"0": F32x4}, byteorder=None),
    "no byteorder record (files before torch 1.10): little-endian")
 
@@ -420,6 +450,21 @@ err("stride_overflow.pt", zp(pkl(state_dict(("w", rebuild("0", [4], [2**62])))))
 err("size_bigint.pt", zp(pkl(state_dict(("w", rebuild("0", [2**70], [1]))))), "tensor", "wider than 64 bits", "a size of 2^70 (LONG1)")
 err("expand_bomb.pt", zp(pkl(state_dict(("w", rebuild("0", [2**30, 4], [0, 1]))))), "limit", "bound for expanded views",
     "a stride-0 view of 2^32 elements over 16 bytes: 16 GiB if materialised")
+buf = io.BytesIO()
+torch.save({"c": torch.zeros(2, dtype=torch.complex64)}, buf)
+err("complex64.pt", buf.getvalue(), "tensor", "does not read complex",
+    "a complex64 tensor written by torch.save (ComplexFloatStorage): valid, not read")
+UNTYPED = glob("torch.storage", "UntypedStorage")
+def rebuild_v3(size, stride, dtype: bytes, offset=0, numel=16):
+    pid = tup(uni("storage"), UNTYPED, uni("0"), uni("cpu"), integer(numel)) + BINPERSID
+    return (glob("torch._utils", "_rebuild_tensor_v3")
+            + tup(pid, integer(offset), tup(*map(integer, size)), tup(*map(integer, stride)), NEWFALSE, ODICT, dtype) + REDUCE)
+err("v3_oob.pt", zp(pkl(state_dict(("w", rebuild_v3([5], [1], glob("torch", "float32")))))), "tensor", "out of bounds",
+    "_rebuild_tensor_v3: five float32 elements over 16 untyped bytes")
+err("v3_unread_dtype.pt", zp(pkl(state_dict(("w", rebuild_v3([4], [1], glob("torch", "float8_e4m3fnuz")))))), "tensor",
+    "tensors of torch.float8_e4m3fnuz are valid torch.save but WeightKit does not read them", "_rebuild_tensor_v3 with a dtype not read")
+err("v3_dtype_string.pt", zp(pkl(state_dict(("w", rebuild_v3([4], [1], uni("float32")))))), "pickle", "not a torch dtype",
+    "_rebuild_tensor_v3 with a string where the dtype belongs")
 err("rank_65.pt", zp(pkl(state_dict(("w", rebuild("0", [1] * 65, [1] * 65))))), "tensor", "rank 64", "65 dimensions")
 err("size_not_tuple.pt", zp(pkl(state_dict(("w", glob("torch._utils", "_rebuild_tensor_v2")
                                               + tup(persid("0"), integer(0), uni("2,2"), tup(integer(2), integer(1)), NEWFALSE, ODICT) + REDUCE)))),
@@ -520,9 +565,7 @@ err("zip_byteorder_bad.pt", torch_zip(GOOD_PKL, {"0": F32x4}, byteorder=b"middle
 err("zip_local_name_mismatch.pt", zip_bytes([{"name": "archive/data.pkl", "data": GOOD_PKL, "local_name": "archive/data.pkx"}]), "zip",
     "names another entry", "a local header naming a different entry than the central directory")
 # the legacy layout
-buf = io.BytesIO()
-torch.save({"w": torch.ones(2, 2)}, buf, _use_new_zipfile_serialization=False)
-leg = buf.getvalue()
+leg = legacy_bytes({"w": torch.ones(2, 2)})
 err("legacy_truncated.pt", leg[:-5], "legacy", "truncated", "the last storage cut short")
 err("legacy_truncated_pickle.pt", leg[:120], "pickle", "truncated", "cut inside the main pickle")
 err("legacy_trailing.pt", leg + b"\0" * 7, "legacy", "7 bytes follow the last storage", "bytes after the last storage")

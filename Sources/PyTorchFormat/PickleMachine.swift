@@ -377,6 +377,9 @@ struct PickleMachine {
     }
 
     private mutating func pushGlobal(module: String, name: String) throws(PyTorchError) {
+        if module == "torch", TorchGlobal.unreadStorageTypes.contains(name) {
+            throw PyTorchError(.tensor, path, "storage type torch.\(name) in \(pickleName) (\(opName) at byte \(opStart)) is valid torch.save but WeightKit does not read complex or quantized tensors")
+        }
         guard let g = TorchGlobal.lookup(module: module, name: name) else {
             let qualified = Self.printable(module) + "." + Self.printable(name)
             throw PyTorchError(.refused, path, "refusing to call \(qualified) in \(pickleName) (\(opName) at byte \(opStart)): only tensors and plain containers are ever built")
@@ -443,7 +446,9 @@ struct PickleMachine {
             try checkNoHooks(args[2])
             return args[0]
         case .rebuildTensor:
-            return try rebuildTensor(args)
+            return try rebuildTensor(args, v3: false)
+        case .rebuildTensorV3:
+            return try rebuildTensor(args, v3: true)
         case .storageType(let n, _):
             throw fail(.refused, "refusing to call torch.\(n) in \(pickleName): a storage type is valid only inside a persistent id")
         case .dtype(let n):
@@ -472,20 +477,36 @@ struct PickleMachine {
         return out
     }
 
-    private mutating func rebuildTensor(_ args: [PickleValue]) throws(PyTorchError) -> PickleValue {
+    private mutating func rebuildTensor(_ args: [PickleValue], v3: Bool) throws(PyTorchError) -> PickleValue {
         let types = args.map(\.typeName).joined(separator: ", ")
-        guard args.count == 6 || args.count == 7, case .storage(let storage) = args[0], case .int(let offset64) = args[1],
+        let fixed = v3 ? 7 : 6
+        guard args.count == fixed || args.count == fixed + 1, case .storage(let storage) = args[0], case .int(let offset64) = args[1],
             case .tuple(let s) = args[2], case .tuple(let st) = args[3], case .bool = args[4]
         else {
-            throw fail(.pickle, "_rebuild_tensor_v2 takes (storage, offset, size, stride, requires_grad, hooks[, metadata]), got (\(types))")
+            let signature = v3 ? "_rebuild_tensor_v3 takes (storage, offset, size, stride, requires_grad, hooks, dtype[, metadata])"
+                : "_rebuild_tensor_v2 takes (storage, offset, size, stride, requires_grad, hooks[, metadata])"
+            throw fail(.pickle, "\(signature), got (\(types))")
         }
         try checkNoHooks(args[5])
-        if args.count == 7 {
-            switch args[6] {
+        if args.count == fixed + 1 {
+            switch args[fixed] {
             case .none: break
             case .dict(let d) where dicts[d].keys.isEmpty: break
-            default: throw fail(.refused, "refusing tensor metadata (\(args[6].typeName)): conjugate or negative views are not read")
+            default: throw fail(.refused, "refusing tensor metadata (\(args[fixed].typeName)): conjugate or negative views are not read")
             }
+        }
+        // The element type, and how many such elements the storage's bytes hold.
+        var dtype = storage.dtype
+        var available = storage.numel
+        if v3 {
+            guard case .global(.dtype(let name)) = args[6] else {
+                throw fail(.pickle, "_rebuild_tensor_v3's dtype is a \(args[6].typeName), not a torch dtype")
+            }
+            guard let d = TorchGlobal.dtypes[name] ?? nil else {
+                throw fail(.tensor, "tensors of torch.\(name) are valid torch.save but WeightKit does not read them")
+            }
+            dtype = d
+            available = storage.numel * storage.dtype.blockBytes / d.blockBytes
         }
         guard let shape = try ints(tuples[s], what: "a size"), let strides = try ints(tuples[st], what: "a stride") else {
             throw fail(.pickle, "size and stride must be tuples of integers")
@@ -497,7 +518,7 @@ struct PickleMachine {
         if let d = strides.first(where: { $0 < 0 }) { throw fail(.tensor, "stride \(strides) has a negative entry \(d)") }
         guard offset64 >= 0 else { throw fail(.tensor, "storage offset \(offset64) is negative") }
         let offset = Int(offset64)
-        guard let elements = Checked.product(shape), let byteCount = storage.dtype.byteCount(elements: elements) else {
+        guard let elements = Checked.product(shape), let byteCount = dtype.byteCount(elements: elements) else {
             throw fail(.tensor, "size \(shape) overflows when multiplied out")
         }
         if elements > 0 {
@@ -508,17 +529,17 @@ struct PickleMachine {
                 }
                 last = next
             }
-            guard last < storage.numel else {
-                throw fail(.tensor, "a view (offset \(offset), size \(shape), stride \(strides)) reaches element \(last) of a storage of \(storage.numel) elements; out of bounds")
+            guard last < available else {
+                throw fail(.tensor, "a view (offset \(offset), size \(shape), stride \(strides)) reaches element \(last) of a storage of \(available) elements; out of bounds")
             }
-        } else if offset > storage.numel {
-            throw fail(.tensor, "storage offset \(offset) lies past the storage's \(storage.numel) elements")
+        } else if offset > available {
+            throw fail(.tensor, "storage offset \(offset) lies past the storage's \(available) elements")
         }
         let storageBytes = storage.numel * storage.dtype.blockBytes
         if byteCount > storageBytes, byteCount > limits.maxExpandedBytes {
             throw fail(.limit, "a view of \(byteCount) bytes over a storage of \(storageBytes) (stride 0 or overlapping) exceeds the \(limits.maxExpandedBytes)-byte bound for expanded views")
         }
-        tensors.append(TensorRecord(storage: storage, offset: offset, shape: shape, strides: strides, pickleOffset: opStart))
+        tensors.append(TensorRecord(storage: storage, dtype: dtype, offset: offset, shape: shape, strides: strides, pickleOffset: opStart))
         return .tensor(tensors.count - 1)
     }
 

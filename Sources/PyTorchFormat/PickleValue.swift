@@ -77,7 +77,9 @@ struct PickleDict: Sendable {
 /// A tensor rebuilt from a storage, before it is named.
 struct TensorRecord: Sendable {
     let storage: StorageInfo
-    /// In elements.
+    /// The tensor's element type: the storage's, or _rebuild_tensor_v3's dtype over untyped bytes.
+    let dtype: DType
+    /// In elements of `dtype`.
     let offset: Int
     let shape: [Int]
     let strides: [Int]

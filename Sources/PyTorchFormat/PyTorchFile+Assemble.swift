@@ -68,7 +68,7 @@ struct Assembled {
         name: String, components: [String], record: TensorRecord, slot: StorageSlot, region: ByteRegion, bigEndian: Bool,
         path: String
     ) throws(PyTorchError) -> PyTorchTensor {
-        let dtype = slot.dtype
+        let dtype = record.dtype
         let es = dtype.blockBytes
         let shape = record.shape
         let strides = record.strides

@@ -9,6 +9,9 @@ enum TorchGlobal: Sendable, Equatable {
     case orderedDict
     /// `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata])`.
     case rebuildTensor
+    /// `torch._utils._rebuild_tensor_v3(storage, offset, size, stride, requires_grad, hooks, dtype[, metadata])`:
+    /// a tensor of a dtype that has no typed storage (float8, uint16, …) over an untyped one.
+    case rebuildTensorV3
     /// `torch._utils._rebuild_parameter(tensor, requires_grad, hooks)`.
     case rebuildParameter
     /// `torch.Size(tuple_of_ints)`.
@@ -22,6 +25,7 @@ enum TorchGlobal: Sendable, Equatable {
         switch self {
         case .orderedDict: return "collections.OrderedDict"
         case .rebuildTensor: return "torch._utils._rebuild_tensor_v2"
+        case .rebuildTensorV3: return "torch._utils._rebuild_tensor_v3"
         case .rebuildParameter: return "torch._utils._rebuild_parameter"
         case .size: return "torch.Size"
         case .storageType(let n, _): return "torch." + n
@@ -36,11 +40,20 @@ enum TorchGlobal: Sendable, Equatable {
         "BoolStorage": .bool, "UntypedStorage": .u8,
     ]
 
-    /// torch's dtype objects (pickled as `torch.<name>`).
-    static let dtypeNames: Set<String> = [
-        "float32", "float", "float64", "double", "float16", "half", "bfloat16", "int64", "long", "int32", "int", "int16",
-        "short", "int8", "uint8", "bool", "uint16", "uint32", "uint64", "complex64", "cfloat", "complex128", "cdouble",
-        "float8_e4m3fn", "float8_e5m2",
+    /// torch's dtype objects (pickled as `torch.<name>`), with the element type WeightKit reads them as
+    /// (nil: a valid dtype WeightKit does not read, such as complex).
+    static let dtypes: [String: DType?] = [
+        "float32": .f32, "float": .f32, "float64": .f64, "double": .f64, "float16": .f16, "half": .f16, "bfloat16": .bf16,
+        "int64": .i64, "long": .i64, "int32": .i32, "int": .i32, "int16": .i16, "short": .i16, "int8": .i8, "uint8": .u8,
+        "bool": .bool, "uint16": .u16, "uint32": .u32, "uint64": .u64, "float8_e4m3fn": .f8_e4m3, "float8_e5m2": .f8_e5m2,
+        "complex64": nil, "cfloat": nil, "complex128": nil, "cdouble": nil, "complex32": nil, "chalf": nil,
+        "float8_e4m3fnuz": nil, "float8_e5m2fnuz": nil, "float8_e8m0fnu": nil, "float4_e2m1fn_x2": nil,
+    ]
+
+    /// Typed storages torch names that WeightKit does not read (complex and quantized elements).
+    static let unreadStorageTypes: Set<String> = [
+        "ComplexFloatStorage", "ComplexDoubleStorage", "QInt8Storage", "QUInt8Storage", "QInt32Storage", "QUInt4x2Storage",
+        "QUInt2x4Storage",
     ]
 
     /// The allowed global `module.name`, or nil.
@@ -48,11 +61,13 @@ enum TorchGlobal: Sendable, Equatable {
         switch (module, name) {
         case ("collections", "OrderedDict"): return .orderedDict
         case ("torch._utils", "_rebuild_tensor_v2"): return .rebuildTensor
+        case ("torch._utils", "_rebuild_tensor_v3"): return .rebuildTensorV3
+        case ("torch.storage", "UntypedStorage"): return .storageType("storage.UntypedStorage", .u8)
         case ("torch._utils", "_rebuild_parameter"): return .rebuildParameter
         case ("torch", "Size"): return .size
         case ("torch", _):
             if let d = storageTypes[name] { return .storageType(name, d) }
-            if dtypeNames.contains(name) { return .dtype(name) }
+            if dtypes[name] != nil { return .dtype(name) }
             return nil
         default: return nil
         }
