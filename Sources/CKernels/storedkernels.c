@@ -8,6 +8,12 @@
 //   q5_1  24 bytes: d, m (f16), 4 bytes of high bits, 16 nibbles   x = d·q + m
 // In a block, element j < 16 takes the low nibble of byte j, element j + 16 the high nibble; the fifth
 // bit of element j is bit j of the 32-bit high-bits word.
+// K-quants (256-element super-blocks, read in eight chunks of 32; see wk_kquant_chunk):
+//   q2_k   84 bytes: scales[16] (scale low nibble, min high), qs[64], d, dmin (f16)
+//   q3_k  110 bytes: hmask[32], qs[64], scales[12] (16 × 6 bits, biased by 32), d (f16)
+//   q4_k  144 bytes: d, dmin (f16), scales[12] (8 × 6-bit scale and min), qs[128]
+//   q5_k  176 bytes: d, dmin (f16), scales[12], qh[32], qs[128]
+//   q6_k  210 bytes: ql[128], qh[64], scales[16] (int8), d (f16)
 #include "ckernels.h"
 #include <stdint.h>
 #include <string.h>
@@ -42,6 +48,11 @@ long wk_stored_row_bytes(int type, long cols) {
     case WK_Q4_1: return cols / 32 * 20;
     case WK_Q5_0: return cols / 32 * 22;
     case WK_Q5_1: return cols / 32 * 24;
+    case WK_Q2_K: return cols / 256 * 84;
+    case WK_Q3_K: return cols / 256 * 110;
+    case WK_Q4_K: return cols / 256 * 144;
+    case WK_Q5_K: return cols / 256 * 176;
+    case WK_Q6_K: return cols / 256 * 210;
     default: return -1;
     }
 }
@@ -103,6 +114,113 @@ static inline void wk_decode_block(int type, const uint8_t *b, float *out) {
     }
 }
 
+// Chunk c (0..<8) of a K-quant super-block — elements 32c ..< 32c + 32 — decoded into v[0..<32] with
+// the reference dequantizer's arithmetic, operation for operation (no fused multiply-adds here, so the
+// values are bit-identical to it): a per-16 or per-32 scale (and min) times the integer level.
+__attribute__((always_inline)) static inline void wk_kquant_chunk(int type, const uint8_t *b, int c, float *v) {
+#pragma clang fp contract(off)
+    switch (type) {
+    case WK_Q2_K: {
+        const uint8_t *sc = b, *q = b + 16 + 32 * (c >> 2);
+        const int shift = 2 * (c & 3), g = 8 * (c >> 2) + 2 * (c & 3);
+        const float d = wk_half(b + 80), dmin = wk_half(b + 82);
+        const float dl0 = d * (float)(sc[g] & 15), ml0 = dmin * (float)(sc[g] >> 4);
+        const float dl1 = d * (float)(sc[g + 1] & 15), ml1 = dmin * (float)(sc[g + 1] >> 4);
+        for (int l = 0; l < 16; l++) v[l] = dl0 * (float)((q[l] >> shift) & 3) - ml0;
+        for (int l = 16; l < 32; l++) v[l] = dl1 * (float)((q[l] >> shift) & 3) - ml1;
+        break;
+    }
+    case WK_Q3_K: {
+        const uint8_t *hm = b, *q = b + 32 + 32 * (c >> 2), *sc = b + 96;
+        const int shift = 2 * (c & 3), bit = c, g = 8 * (c >> 2) + 2 * (c & 3);
+        const float d = wk_half(b + 108);
+        float t[2];
+        for (int k = 0; k < 2; k++) {
+            const int i = g + k;
+            const int low = i < 8 ? sc[i] & 15 : sc[i - 8] >> 4;
+            const int high = (sc[8 + (i & 3)] >> (2 * (i >> 2))) & 3;
+            t[k] = d * (float)((low | (high << 4)) - 32);
+        }
+        for (int l = 0; l < 16; l++) v[l] = t[0] * (float)(((q[l] >> shift) & 3) - (((hm[l] >> bit) & 1) ? 0 : 4));
+        for (int l = 16; l < 32; l++) v[l] = t[1] * (float)(((q[l] >> shift) & 3) - (((hm[l] >> bit) & 1) ? 0 : 4));
+        break;
+    }
+    case WK_Q4_K: case WK_Q5_K: {
+        const uint8_t *s = b + 4;
+        const float d = wk_half(b), dmin = wk_half(b + 2);
+        int sc, m;
+        if (c < 4) {
+            sc = s[c] & 63;
+            m = s[c + 4] & 63;
+        } else {
+            sc = (s[c + 4] & 15) | ((s[c - 4] >> 6) << 4);
+            m = (s[c + 4] >> 4) | ((s[c] >> 6) << 4);
+        }
+        const float dl = d * (float)sc, ml = dmin * (float)m;
+        const int nib = 4 * (c & 1);
+        if (type == WK_Q4_K) {
+            const uint8_t *q = b + 16 + 32 * (c >> 1);
+            for (int l = 0; l < 32; l++) v[l] = dl * (float)((q[l] >> nib) & 15) - ml;
+        } else {
+            const uint8_t *qh = b + 16, *q = b + 48 + 32 * (c >> 1);
+            for (int l = 0; l < 32; l++) v[l] = dl * (float)(((q[l] >> nib) & 15) | (((qh[l] >> c) & 1) << 4)) - ml;
+        }
+        break;
+    }
+    case WK_Q6_K: {
+        const int h = c >> 2, k = c & 3;
+        const uint8_t *lo = b + 64 * h + 32 * (k & 1), *h2 = b + 128 + 32 * h;
+        const int8_t *sc = (const int8_t *)(b + 192);
+        const int nib = 4 * (k >> 1), shift = 2 * k, g = 8 * h + 2 * k;
+        const float d = wk_half(b + 208);
+        const float d0 = d * (float)sc[g], d1 = d * (float)sc[g + 1];
+        for (int l = 0; l < 16; l++) v[l] = d0 * (float)((((lo[l] >> nib) & 15) | (((h2[l] >> shift) & 3) << 4)) - 32);
+        for (int l = 16; l < 32; l++) v[l] = d1 * (float)((((lo[l] >> nib) & 15) | (((h2[l] >> shift) & 3) << 4)) - 32);
+        break;
+    }
+    default: break;
+    }
+}
+
+static inline long wk_kblock_bytes(int type) {
+    switch (type) {
+    case WK_Q2_K: return 84;
+    case WK_Q3_K: return 110;
+    case WK_Q4_K: return 144;
+    case WK_Q5_K: return 176;
+    case WK_Q6_K: return 210;
+    default: return 0;
+    }
+}
+
+// One K-quant row: decoded (out != NULL) or dotted with x (returns the sum), chunk by chunk. Split by
+// type so each loop body is one straight-line chunk the compiler vectorises.
+#define WK_KQUANT_ROW(T)                                                                          \
+    static inline void wk_kdecode_##T(const uint8_t *row, long cols, float *out) {                \
+        for (long k = 0; k < cols / 256; k++)                                                     \
+            for (int c = 0; c < 8; c++) wk_kquant_chunk(T, row + k * wk_kblock_bytes(T), c, out + 256 * k + 32 * c); \
+    }                                                                                             \
+    static inline float wk_kdot_##T(const uint8_t *row, long cols, const float *x) {              \
+        float lanes[32] = {0};                                                                    \
+        for (long k = 0; k < cols / 256; k++) {                                                   \
+            const uint8_t *b = row + k * wk_kblock_bytes(T);                                      \
+            for (int c = 0; c < 8; c++) {                                                         \
+                float v[32];                                                                      \
+                wk_kquant_chunk(T, b, c, v);                                                      \
+                const float *xs = x + 256 * k + 32 * c;                                           \
+                for (int j = 0; j < 32; j++) lanes[j] += v[j] * xs[j];                            \
+            }                                                                                     \
+        }                                                                                         \
+        float acc = 0;                                                                            \
+        for (int j = 0; j < 32; j++) acc += lanes[j];                                             \
+        return acc;                                                                               \
+    }
+WK_KQUANT_ROW(WK_Q2_K)
+WK_KQUANT_ROW(WK_Q3_K)
+WK_KQUANT_ROW(WK_Q4_K)
+WK_KQUANT_ROW(WK_Q5_K)
+WK_KQUANT_ROW(WK_Q6_K)
+
 static inline long wk_block_bytes(int type) {
     switch (type) {
     case WK_Q8_0: return 34;
@@ -127,6 +245,11 @@ WK_CLONES void wk_stored_decode_rows(int type, const void *weights, long cols, l
         case WK_BF16:
             for (long c = 0; c < cols; c++) o[c] = wk_bf16(row + 2 * c);
             break;
+        case WK_Q2_K: wk_kdecode_WK_Q2_K(row, cols, o); break;
+        case WK_Q3_K: wk_kdecode_WK_Q3_K(row, cols, o); break;
+        case WK_Q4_K: wk_kdecode_WK_Q4_K(row, cols, o); break;
+        case WK_Q5_K: wk_kdecode_WK_Q5_K(row, cols, o); break;
+        case WK_Q6_K: wk_kdecode_WK_Q6_K(row, cols, o); break;
         default: {
             const long bb = wk_block_bytes(type);
             for (long k = 0; k < cols / 32; k++) wk_decode_block(type, row + k * bb, o + 32 * k);
@@ -222,6 +345,11 @@ WK_CLONES void wk_stored_gemv(int type, const void *weights, long cols, long row
             for (int t = 0; t < 8; t++) acc += lanes[t];
             break;
         }
+        case WK_Q2_K: acc = wk_kdot_WK_Q2_K(row, cols, x); break;
+        case WK_Q3_K: acc = wk_kdot_WK_Q3_K(row, cols, x); break;
+        case WK_Q4_K: acc = wk_kdot_WK_Q4_K(row, cols, x); break;
+        case WK_Q5_K: acc = wk_kdot_WK_Q5_K(row, cols, x); break;
+        case WK_Q6_K: acc = wk_kdot_WK_Q6_K(row, cols, x); break;
         default: break;
         }
         y[r] = acc;

@@ -1,5 +1,5 @@
 // Linear layers and embeddings over weights kept in their stored dtype (f16, bf16, q8_0, q4_0, q4_1,
-// q5_0, q5_1), read straight from the memory map:
+// q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k), read straight from the memory map:
 //
 //   one token (decode)   a fused decode-and-dot per row (C, wk_stored_gemv), rows split across threads
 //   many tokens          panels of rows decoded into a small float32 buffer that stays in cache, each
@@ -33,6 +33,11 @@ struct StoredMatrix: @unchecked Sendable {
         case .q4_1: return Int32(WK_Q4_1)
         case .q5_0: return Int32(WK_Q5_0)
         case .q5_1: return Int32(WK_Q5_1)
+        case .q2_k: return Int32(WK_Q2_K)
+        case .q3_k: return Int32(WK_Q3_K)
+        case .q4_k: return Int32(WK_Q4_K)
+        case .q5_k: return Int32(WK_Q5_K)
+        case .q6_k: return Int32(WK_Q6_K)
         default: return nil
         }
     }

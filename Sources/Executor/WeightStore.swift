@@ -1,6 +1,6 @@
 // Weights as float32 pointers: the mapped file bytes themselves when a tensor is f32 and
 // aligned, otherwise widened (or dequantized) once, on first use, into memory the store owns.
-// Matrices in a dtype the stored kernels read (f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, laid out
+// Matrices in a dtype the stored kernels read (f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, the K-quants; laid out
 // [out, in]) are not widened: `stored` hands out their mapped bytes (StoredKernels.swift).
 
 internal import CKernels

@@ -7,7 +7,10 @@ import Testing
 @testable import Executor
 
 @Suite struct StoredKernelTests {
-    static let types: [DType] = [.f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1]
+    static let types: [DType] = [.f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k]
+
+    /// Row length for the tests: three blocks (32 or 256 elements each).
+    static func cols(_ dtype: DType) -> Int { dtype.isQuantized ? 3 * dtype.blockSize : 96 }
 
     /// A [rows, cols] matrix in `dtype` (its bytes) and its widened float32 values.
     static func matrix(_ dtype: DType, rows: Int, cols: Int, seed: UInt64) throws -> ([UInt8], [Float]) {
@@ -49,17 +52,18 @@ import Testing
 
     @Test("decoded rows are the reference dequantizer's values, bit for bit", arguments: types)
     func decode(_ dtype: DType) throws {
-        let (bytes, widened) = try Self.matrix(dtype, rows: 5, cols: 96, seed: 1)
-        let m = Self.stored(dtype, bytes, rows: 5, cols: 96)
-        var out = [Float](repeating: .nan, count: 2 * 96)
+        let n = Self.cols(dtype)
+        let (bytes, widened) = try Self.matrix(dtype, rows: 5, cols: n, seed: 1)
+        let m = Self.stored(dtype, bytes, rows: 5, cols: n)
+        var out = [Float](repeating: .nan, count: 2 * n)
         out.withUnsafeMutableBufferPointer { Kernels.embeddingStored(m, tokens: [3, 1], into: $0.baseAddress!) }
-        #expect(Array(out[0..<96]).map(\.bitPattern) == Array(widened[(3 * 96)..<(4 * 96)]).map(\.bitPattern))
-        #expect(Array(out[96...]).map(\.bitPattern) == Array(widened[96..<192]).map(\.bitPattern))
+        #expect(Array(out[0..<n]).map(\.bitPattern) == Array(widened[(3 * n)..<(4 * n)]).map(\.bitPattern))
+        #expect(Array(out[n...]).map(\.bitPattern) == Array(widened[n..<(2 * n)]).map(\.bitPattern))
     }
 
     @Test("GEMV (one token) and panel GEMM (many tokens, several panels) equal the widened products", arguments: types)
     func products(_ dtype: DType) throws {
-        let outF = 300, inF = 128  // 300 rows: two panels of 256 and 44
+        let outF = 300, inF = Self.cols(dtype)  // 300 rows: two panels of 256 and 44
         let (bytes, w) = try Self.matrix(dtype, rows: outF, cols: inF, seed: 2)
         let m = Self.stored(dtype, bytes, rows: outF, cols: inF)
         let bias = (0..<outF).map { Float($0 % 7) * 0.25 - 0.5 }

@@ -13,9 +13,12 @@ void wk_silu(const float *x, float *y, long n);
 float wk_exp_shifted_sum(float *x, long n, float m);
 
 /// Stored weight dtypes the kernels read directly.
-enum { WK_F32 = 0, WK_F16 = 1, WK_BF16 = 2, WK_Q8_0 = 3, WK_Q4_0 = 4, WK_Q4_1 = 5, WK_Q5_0 = 6, WK_Q5_1 = 7 };
+enum {
+    WK_F32 = 0, WK_F16 = 1, WK_BF16 = 2, WK_Q8_0 = 3, WK_Q4_0 = 4, WK_Q4_1 = 5, WK_Q5_0 = 6, WK_Q5_1 = 7,
+    WK_Q2_K = 8, WK_Q3_K = 9, WK_Q4_K = 10, WK_Q5_K = 11, WK_Q6_K = 12
+};
 
-/// Bytes of one row of `cols` elements (block types: cols a multiple of 32), or −1 for an unknown type.
+/// Bytes of one row of `cols` elements (block types: cols a multiple of 32, K-quants of 256), or −1 for an unknown type.
 long wk_stored_row_bytes(int type, long cols);
 /// Rows row0 ..< row0 + nrows of a [rows, cols] stored matrix decoded into out ([nrows, cols] float32).
 void wk_stored_decode_rows(int type, const void *weights, long cols, long row0, long nrows, float *out);
