@@ -7,8 +7,16 @@
 import Checkpoints
 import TensorCore
 
+extension Architecture {
+    public static let gpt1 = Architecture("gpt1", displayName: "GPT-1")
+}
+
 public enum GPT1Layout: ModelLayout {
     public static let architecture = Architecture.gpt1
+
+    public static func recognise(_ c: Checkpoint) -> Recognition? {
+        .standard(c, gguf: ["gpt1"], modelTypes: ["openai-gpt"], hfPrefixes: ["OpenAIGPT"], names: { $0.hasSuffix("tokens_embed.weight") })
+    }
 
     /// HF's ACT_FNS for openai-gpt: relu, silu, swish, and "gelu" → gelu_new (tanh).
     static func activation(_ name: String, path: String) throws -> Activation {
@@ -21,8 +29,9 @@ public enum GPT1Layout: ModelLayout {
     }
 
     public static func config(for c: Checkpoint) throws -> ModelConfig {
-        if c.format == .gguf {
+        if c.metadata["general.architecture"] != nil {
             let g = GGUFConfig(metadata: c.metadata, arch: "gpt1", path: c.path)
+            try g.refuseUnsupported(family: "GPT-1")
             let d = try g.int("embedding_length")
             let heads = try g.int("attention.head_count")
             let vocab = c["token_embd.weight"]?.shape.first ?? 0
@@ -54,30 +63,46 @@ public enum GPT1Layout: ModelLayout {
             tiedHead: tied, attentionBias: true, outputBias: true, mlpBias: true, normBias: true, fusedQKV: true)
     }
 
-    static func hfName(_ canonical: String) -> (String, Bool)? {
-        switch canonical {
-        case "tok_embed.weight": return ("tokens_embed.weight", false)
-        case "pos_embed.weight": return ("positions_embed.weight", false)
-        default: return GPT2Layout.hfName(canonical)
+    /// Hugging Face names without `transformer.`: GPT-2's blocks, its own embeddings.
+    static let hf = NamingTable(
+        .hf, label: "Hugging Face names",
+        modules: GPT2Layout.hf.modules.merging(
+            ["tok_embed": ("tokens_embed", .canonical), "pos_embed": ("positions_embed", .canonical)], uniquingKeysWith: { _, b in b }),
+        unprefixed: ["head"], ignorable: { $0.hasSuffix(".attn.bias") || $0.hasSuffix("position_ids") })
+
+    static let gguf = NamingTable.llamaCpp(label: "GGUF (WeightKit gpt1 convention)", interleavedQK: false)
+
+    public static func namings(_ c: Checkpoint) -> [NamingTable] { [hf, hf.prefixed("transformer."), gguf] }
+
+    public static func writeNaming(_ kind: NamingKind) -> NamingTable { kind == .gguf ? gguf : hf.prefixed("transformer.") }
+
+    public static func ggufKeys(_ c: ModelConfig, metadata: Metadata, source: String) throws -> [MetadataEntry] {
+        var k: [(String, MetadataValue)] = [
+            ("context_length", ConfigWriting.u32(c.maxPositions)), ("embedding_length", ConfigWriting.u32(c.hiddenSize)),
+            ("block_count", ConfigWriting.u32(c.layers)), ("feed_forward_length", ConfigWriting.u32(c.intermediateSize)),
+            ("attention.head_count", ConfigWriting.u32(c.heads)), ("attention.layer_norm_epsilon", .float32(c.normEps)),
+            ("vocab_size", ConfigWriting.u32(c.vocabSize)),
+        ]
+        if c.activation != .geluTanh {
+            guard c.activation == .relu || c.activation == .silu else {
+                throw ModelError(source, "GPT-1 with the \(c.activation.rawValue) activation has no GGUF or HF spelling")
+            }
+            k.append(("activation_function", .string(c.activation.rawValue)))
         }
+        return ConfigWriting.keys("gpt1", k)
     }
 
-    public static func bind(_ c: Checkpoint, config: ModelConfig) throws -> (ModelConfig, [String: BoundWeight], naming: String) {
-        if c.format == .gguf {
-            let b = WeightBinder(checkpoint: c, config: config, naming: "GGUF names, WeightKit's gpt1 convention")
-            let w = try b.bind(source: { GPT2Layout.ggufName($0).map { SourceRef($0) } }, ignorable: { _ in false })
-            return (config, w, "GGUF (WeightKit gpt1 convention)")
+    public static func hfConfig(_ c: ModelConfig, metadata: Metadata, source: String) throws -> [(String, JSONValue)] {
+        guard c.activation != .geluErf else {
+            throw ModelError(source, "GPT-1 with the erf GELU has no openai-gpt `afn` spelling")
         }
-        let prefix = ModelLayouts.prefix(of: c, probe: "tokens_embed.weight", candidates: ["", "transformer."]) ?? ""
-        let tf = c.format == .hdf5 ? "TensorFlow tf_model.h5 names" : "Hugging Face names"
-        let naming = prefix.isEmpty ? "\(tf), no prefix" : "\(tf), prefix '\(prefix)'"
-        let b = WeightBinder(checkpoint: c, config: config, naming: naming)
-        let w = try b.bind(
-            source: { canonical in
-                if canonical == "head.weight" { return SourceRef("lm_head.weight") }
-                return hfName(canonical).map { SourceRef(prefix + $0.0, transposed: $0.1) }
-            },
-            ignorable: { $0.hasSuffix(".attn.bias") || $0.hasSuffix("position_ids") })
-        return (config, w, naming)
+        let afn = c.activation == .geluTanh ? "gelu" : c.activation.rawValue
+        return [
+            ("architectures", .array([.string("OpenAIGPTLMHeadModel")])), ("model_type", .string("openai-gpt")),
+            ("vocab_size", .int(c.vocabSize)), ("n_positions", .int(c.maxPositions)), ("n_embd", .int(c.hiddenSize)),
+            ("n_layer", .int(c.layers)), ("n_head", .int(c.heads)), ("afn", .string(afn)),
+            ("layer_norm_epsilon", .float(c.normEps)), ("resid_pdrop", .float(0)), ("embd_pdrop", .float(0)),
+            ("attn_pdrop", .float(0)), ("tie_word_embeddings", .bool(c.tiedHead)),
+        ]
     }
 }

@@ -6,8 +6,16 @@
 import Checkpoints
 import TensorCore
 
+extension Architecture {
+    public static let gpt2 = Architecture("gpt2", displayName: "GPT-2")
+}
+
 public enum GPT2Layout: ModelLayout {
     public static let architecture = Architecture.gpt2
+
+    public static func recognise(_ c: Checkpoint) -> Recognition? {
+        .standard(c, gguf: ["gpt2"], modelTypes: ["gpt2"], hfPrefixes: ["GPT2"], names: { $0.hasSuffix("wte.weight") })
+    }
 
     static func activation(_ name: String, path: String) throws -> Activation {
         switch name {
@@ -19,9 +27,20 @@ public enum GPT2Layout: ModelLayout {
         }
     }
 
+    /// HF's activation name for GPT-2 (`gelu_new` tanh, `gelu` erf).
+    static func hfActivation(_ a: Activation) -> String {
+        switch a {
+        case .geluTanh: return "gelu_new"
+        case .geluErf: return "gelu"
+        case .relu: return "relu"
+        case .silu: return "silu"
+        }
+    }
+
     public static func config(for c: Checkpoint) throws -> ModelConfig {
-        if c.format == .gguf {
+        if c.metadata["general.architecture"] != nil {
             let g = GGUFConfig(metadata: c.metadata, arch: "gpt2", path: c.path)
+            try g.refuseUnsupported(family: "GPT-2")
             let d = try g.int("embedding_length")
             let heads = try g.int("attention.head_count")
             let vocab = c["token_embd.weight"]?.shape.first ?? 0
@@ -56,72 +75,58 @@ public enum GPT2Layout: ModelLayout {
             normBias: true, fusedQKV: true)
     }
 
-    /// Canonical → HF GPT-2 name (without prefix) and whether it is a Conv1D `[in, out]` weight.
-    static func hfName(_ canonical: String) -> (String, Bool)? {
-        let p = canonical.split(separator: ".").map(String.init)
-        switch canonical {
-        case "tok_embed.weight": return ("wte.weight", false)
-        case "pos_embed.weight": return ("wpe.weight", false)
-        case "final_norm.weight": return ("ln_f.weight", false)
-        case "final_norm.bias": return ("ln_f.bias", false)
-        default: break
-        }
-        guard p.count >= 4, p[0] == "layers" else { return nil }
-        let i = p[1]
-        let leaf = p.last!
-        let conv = leaf == "weight"
-        switch p[2...].dropLast().joined(separator: ".") {
-        case "attn_norm": return ("h.\(i).ln_1.\(leaf)", false)
-        case "mlp_norm": return ("h.\(i).ln_2.\(leaf)", false)
-        case "attn.qkv": return ("h.\(i).attn.c_attn.\(leaf)", conv)
-        case "attn.out": return ("h.\(i).attn.c_proj.\(leaf)", conv)
-        case "mlp.up": return ("h.\(i).mlp.c_fc.\(leaf)", conv)
-        case "mlp.down": return ("h.\(i).mlp.c_proj.\(leaf)", conv)
-        default: return nil
-        }
-    }
-
-    /// Canonical → llama.cpp GGUF name for GPT-style models (shared with GPT-1's convention).
-    static func ggufName(_ canonical: String) -> String? {
-        let p = canonical.split(separator: ".").map(String.init)
-        switch canonical {
-        case "tok_embed.weight": return "token_embd.weight"
-        case "pos_embed.weight": return "position_embd.weight"
-        case "final_norm.weight": return "output_norm.weight"
-        case "final_norm.bias": return "output_norm.bias"
-        case "head.weight": return "output.weight"
-        default: break
-        }
-        guard p.count >= 4, p[0] == "layers" else { return nil }
-        let names = [
-            "attn_norm": "attn_norm", "mlp_norm": "ffn_norm", "attn.qkv": "attn_qkv", "attn.out": "attn_output",
-            "mlp.up": "ffn_up", "mlp.down": "ffn_down", "mlp.gate": "ffn_gate", "attn.q": "attn_q", "attn.k": "attn_k",
-            "attn.v": "attn_v",
-        ]
-        guard let n = names[p[2...].dropLast().joined(separator: ".")] else { return nil }
-        return "blk.\(p[1]).\(n).\(p.last!)"
-    }
-
     static func isMaskBuffer(_ name: String) -> Bool {
         name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias")
     }
 
-    public static func bind(_ c: Checkpoint, config: ModelConfig) throws -> (ModelConfig, [String: BoundWeight], naming: String) {
-        if c.format == .gguf {
-            let b = WeightBinder(checkpoint: c, config: config, naming: "GGUF names")
-            let w = try b.bind(source: { ggufName($0).map { SourceRef($0) } }, ignorable: { _ in false })
-            return (config, w, "GGUF (llama.cpp names)")
+    /// Hugging Face names without the `transformer.` prefix (the TensorFlow names normalise to these).
+    static let hf = NamingTable(
+        .hf, label: "Hugging Face names",
+        modules: [
+            "tok_embed": ("wte", .canonical), "pos_embed": ("wpe", .canonical), "final_norm": ("ln_f", .canonical),
+            "head": ("lm_head", .canonical),
+            "layers.{i}.attn_norm": ("h.{i}.ln_1", .canonical), "layers.{i}.mlp_norm": ("h.{i}.ln_2", .canonical),
+            "layers.{i}.attn.qkv": ("h.{i}.attn.c_attn", .conv1D), "layers.{i}.attn.out": ("h.{i}.attn.c_proj", .conv1D),
+            "layers.{i}.mlp.up": ("h.{i}.mlp.c_fc", .conv1D), "layers.{i}.mlp.down": ("h.{i}.mlp.c_proj", .conv1D),
+        ],
+        unprefixed: ["head"], ignorable: isMaskBuffer)
+
+    static let gguf = NamingTable.llamaCpp(label: "GGUF (llama.cpp names)", interleavedQK: false)
+
+    public static func namings(_ c: Checkpoint) -> [NamingTable] { [hf, hf.prefixed("transformer."), gguf] }
+
+    public static func writeNaming(_ kind: NamingKind) -> NamingTable { kind == .gguf ? gguf : hf.prefixed("transformer.") }
+
+    public static func ggufKeys(_ c: ModelConfig, metadata: Metadata, source: String) throws -> [MetadataEntry] {
+        if c.attentionScale != 1 / Float(c.headDim).squareRoot() {
+            throw ModelError(source, "GPT-2 with scale_attn_weights false has no GGUF key; not converted")
         }
-        let prefix = ModelLayouts.prefix(of: c, probe: "wte.weight", candidates: ["", "transformer."]) ?? ""
-        let tf = c.format == .hdf5 ? "TensorFlow tf_model.h5 names" : "Hugging Face names"
-        let naming = prefix.isEmpty ? "\(tf), no prefix" : "\(tf), prefix '\(prefix)'"
-        let b = WeightBinder(checkpoint: c, config: config, naming: naming)
-        let w = try b.bind(
-            source: { canonical in
-                if canonical == "head.weight" { return SourceRef("lm_head.weight") }
-                return hfName(canonical).map { SourceRef(prefix + $0.0, transposed: $0.1) }
-            },
-            ignorable: isMaskBuffer)
-        return (config, w, naming)
+        var k: [(String, MetadataValue)] = [
+            ("context_length", ConfigWriting.u32(c.maxPositions)), ("embedding_length", ConfigWriting.u32(c.hiddenSize)),
+            ("block_count", ConfigWriting.u32(c.layers)), ("feed_forward_length", ConfigWriting.u32(c.intermediateSize)),
+            ("attention.head_count", ConfigWriting.u32(c.heads)), ("attention.layer_norm_epsilon", .float32(c.normEps)),
+            ("vocab_size", ConfigWriting.u32(c.vocabSize)),
+        ]
+        if c.activation != .geluTanh { k.append(("activation_function", .string(hfActivation(c.activation)))) }
+        if c.scaleByInverseLayer { k.append(("attention.scale_by_inverse_layer_idx", .bool(true))) }
+        return ConfigWriting.keys("gpt2", k)
+    }
+
+    public static func hfConfig(_ c: ModelConfig, metadata: Metadata, source: String) throws -> [(String, JSONValue)] {
+        if c.attentionScale != 1 / Float(c.headDim).squareRoot() {
+            throw ModelError(source, "GPT-2 attention scale \(c.attentionScale) is not 1/√head_dim; config.json cannot say so")
+        }
+        return [
+            ("architectures", .array([.string("GPT2LMHeadModel")])), ("model_type", .string("gpt2")),
+            ("vocab_size", .int(c.vocabSize)), ("n_positions", .int(c.maxPositions)), ("n_embd", .int(c.hiddenSize)),
+            ("n_layer", .int(c.layers)), ("n_head", .int(c.heads)),
+            ("n_inner", c.intermediateSize == 4 * c.hiddenSize ? .null : .int(c.intermediateSize)),
+            ("activation_function", .string(hfActivation(c.activation))),
+            ("layer_norm_epsilon", .float(c.normEps)), ("scale_attn_weights", .bool(true)),
+            ("scale_attn_by_inverse_layer_idx", .bool(c.scaleByInverseLayer)), ("reorder_and_upcast_attn", .bool(false)),
+            ("resid_pdrop", .float(0)), ("embd_pdrop", .float(0)), ("attn_pdrop", .float(0)),
+            ("tie_word_embeddings", .bool(c.tiedHead)), ("bos_token_id", ConfigWriting.tokenID(metadata, "bos")),
+            ("eos_token_id", ConfigWriting.tokenID(metadata, "eos")),
+        ]
     }
 }

@@ -1,18 +1,22 @@
 // The resolved model configuration: every choice the graph builder and executor need, decided
 // once from a raw config (config.json, GGUF metadata) and validated.
 
-/// The model families WeightKit maps.
-public enum Architecture: String, Sendable, CaseIterable {
-    case gpt1, gpt2, llama
-
+/// A model family's identity. Each family file declares its own (`extension Architecture {
+/// public static let qwen2 = … }`), so adding a family touches no switch elsewhere.
+public struct Architecture: Hashable, Sendable, CustomStringConvertible {
+    /// WeightKit's short name (`gpt2`, `llama`, `qwen2`); GGUF's `general.architecture` may differ.
+    public let rawValue: String
     /// The name people know it by.
-    public var displayName: String {
-        switch self {
-        case .gpt1: return "GPT-1"
-        case .gpt2: return "GPT-2"
-        case .llama: return "LLaMA"
-        }
+    public let displayName: String
+
+    public init(_ rawValue: String, displayName: String) {
+        self.rawValue = rawValue
+        self.displayName = displayName
     }
+
+    public static func == (a: Architecture, b: Architecture) -> Bool { a.rawValue == b.rawValue }
+    public func hash(into h: inout Hasher) { h.combine(rawValue) }
+    public var description: String { rawValue }
 }
 
 /// Normalisation kind.
@@ -121,6 +125,9 @@ public struct ModelConfig: Sendable {
     public var normBias: Bool
     /// Q, K and V come from one fused projection.
     public var fusedQKV: Bool
+    /// Sliding-window attention (Mistral): a query attends to itself and the `window − 1` keys
+    /// before it. Nil: every earlier key.
+    public var slidingWindow: Int? = nil
 
     /// Checks the numbers agree with each other.
     public func validate(source: String) throws {
@@ -140,6 +147,7 @@ public struct ModelConfig: Sendable {
             }
             if !(rope.theta > 0) { throw fail("rope theta \(rope.theta) must be positive") }
         }
+        if let w = slidingWindow, w <= 0 { throw fail("sliding window \(w) must be positive") }
         if !(normEps >= 0) { throw fail("norm epsilon \(normEps) must be non-negative") }
     }
 

@@ -11,15 +11,22 @@ public struct BoundWeight: Sendable {
     public let source: TensorEntry
     /// Logical shape: `[out, in]` for matrices, `[n]` for vectors, `[rows, width]` for tables.
     public let shape: [Int]
-    /// The source stores the matrix as `[in, out]` (GPT's Conv1D); the executor multiplies by it
-    /// untransposed instead of copying.
-    public let transposed: Bool
+    /// How the source differs from the canonical form (Canonicalization). The executor runs a
+    /// `.transpose` weight untransposed (BLAS reads it `[in, out]`) and interleaved Q/K rows with
+    /// interleaved RoPE (the config's style), so neither is copied.
+    public let transform: WeightTransform
+    /// The source stores the matrix as `[in, out]` (GPT's Conv1D).
+    public var transposed: Bool { transform == .transpose }
 
-    public init(name: String, source: TensorEntry, shape: [Int], transposed: Bool) {
+    public init(name: String, source: TensorEntry, shape: [Int], transform: WeightTransform) {
         self.name = name
         self.source = source
         self.shape = shape
-        self.transposed = transposed
+        self.transform = transform
+    }
+
+    public init(name: String, source: TensorEntry, shape: [Int], transposed: Bool) {
+        self.init(name: name, source: source, shape: shape, transform: transposed ? .transpose : .identity)
     }
 }
 

@@ -1,5 +1,7 @@
-// A model family's layout: how to recognise it, resolve its config, and bind its weights
-// under every naming found in the wild. One family is one file conforming to this.
+// A model family: how to recognise it (from metadata, config.json and tensor names, never from
+// the container format), its raw config read from config.json / GGUF keys and written back to
+// both, and one naming table per naming. One family is one file conforming to this protocol;
+// registering it is one line in `ModelLayouts.all`.
 
 import Checkpoints
 import TensorCore
@@ -7,50 +9,101 @@ import TensorCore
 /// One model family.
 public protocol ModelLayout {
     static var architecture: Architecture { get }
-    /// Resolves the config from config.json or GGUF metadata.
+    /// How strongly this family claims the checkpoint; nil when it does not.
+    static func recognise(_ checkpoint: Checkpoint) -> Recognition?
+    /// Resolves the config from config.json (or params.json) or GGUF keys. Q/K row order is
+    /// left half-split; the naming the weights are found under decides it (`bind`).
     static func config(for checkpoint: Checkpoint) throws -> ModelConfig
-    /// Binds every canonical weight; may adjust the config to the naming (e.g. the RoPE style
-    /// of Q/K rows stored in Meta's interleaved order).
-    static func bind(_ checkpoint: Checkpoint, config: ModelConfig) throws -> (ModelConfig, [String: BoundWeight], naming: String)
+    /// The namings a checkpoint of this family may use, the one tried first first; each is
+    /// recognised by the source name of its probe weight.
+    static func namings(_ checkpoint: Checkpoint) -> [NamingTable]
+    /// The naming `convert` writes: `hf` (with the prefix transformers writes) or `gguf`.
+    static func writeNaming(_ kind: NamingKind) -> NamingTable
+    /// GGUF's `general.architecture` for this config (Mistral is written as `llama`).
+    static func ggufArchitecture(_ config: ModelConfig) -> String
+    /// The `{arch}.*` keys for `config`; `metadata` is the input's (for keys only it holds).
+    static func ggufKeys(_ config: ModelConfig, metadata: Metadata, source: String) throws -> [MetadataEntry]
+    /// config.json for `config` without `dtype` (appended by the caller); `metadata` supplies token ids.
+    static func hfConfig(_ config: ModelConfig, metadata: Metadata, source: String) throws -> [(String, JSONValue)]
+    /// Tensors a GGUF holds besides the canonical weights (LLaMA's `rope_freqs`), written first.
+    static func extraGGUFTensors(_ config: ModelConfig) throws -> [Tensor]
+}
+
+extension ModelLayout {
+    public static func extraGGUFTensors(_ config: ModelConfig) throws -> [Tensor] { [] }
+    public static func ggufArchitecture(_ config: ModelConfig) -> String { architecture.rawValue }
+
+    /// Binds every canonical weight under the first naming whose probe the checkpoint holds
+    /// (else the first naming, so the error lists what that naming lacks). A naming that stores
+    /// Q/K rows interleaved runs with interleaved RoPE (the same computation on those rows).
+    public static func bind(_ c: Checkpoint, config: ModelConfig) throws -> (ModelConfig, [String: BoundWeight], naming: String) {
+        let all = namings(c)
+        let gguf = c.metadata["general.architecture"]?.string != nil
+        let naming = all.first { $0.probeSource.map { c[$0] != nil } ?? false }
+            ?? (gguf ? all.first { $0.kind == .gguf } : nil) ?? all[0]
+        var cfg = config
+        if cfg.rope != nil { cfg.rope!.style = naming.qkOrder }
+        let description = naming.describe(c)
+        let b = WeightBinder(checkpoint: c, config: cfg, naming: naming.binderLabel(c))
+        let w = try b.bind(source: { naming.source($0, config: cfg) }, ignorable: naming.ignorable)
+        return (cfg, w, description)
+    }
+}
+
+/// How a family recognised a checkpoint, weakest first. The strongest claim wins.
+public enum Recognition: Int, Comparable, Sendable {
+    /// From tensor names alone.
+    case tensorNames = 1
+    /// config.json's `architectures`.
+    case hfArchitectures
+    /// config.json's `model_type`.
+    case modelType
+    /// GGUF's `general.architecture`.
+    case ggufArchitecture
+    /// GGUF's `general.architecture` and a key only this family writes.
+    case ggufArchitectureAndKey
+
+    public static func < (a: Recognition, b: Recognition) -> Bool { a.rawValue < b.rawValue }
+
+    /// The usual evidence: `general.architecture` in `gguf`, `model_type` in `modelTypes`, an
+    /// `architectures` entry with one of `hfPrefixes`, or a tensor name `names` accepts.
+    public static func standard(
+        _ c: Checkpoint, gguf: Set<String>, modelTypes: Set<String>, hfPrefixes: [String], names: (String) -> Bool
+    ) -> Recognition? {
+        if let a = c.metadata["general.architecture"]?.string { return gguf.contains(a) ? .ggufArchitecture : nil }
+        if let mt = c.config?["model_type"]?.string, modelTypes.contains(mt) { return .modelType }
+        for a in c.config?["architectures"]?.array?.compactMap(\.string) ?? [] where hfPrefixes.contains(where: { a.hasPrefix($0) }) {
+            return .hfArchitectures
+        }
+        return c.entries.contains { names($0.name) } ? .tensorNames : nil
+    }
 }
 
 /// The families WeightKit knows.
 public enum ModelLayouts {
-    public static let all: [any ModelLayout.Type] = [GPT1Layout.self, GPT2Layout.self, LlamaLayout.self]
+    /// Registration: one entry per family file.
+    public static let all: [any ModelLayout.Type] = [
+        GPT1Layout.self, GPT2Layout.self, LlamaLayout.self,
+    ]
 
     public static func layout(for a: Architecture) -> any ModelLayout.Type {
         all.first { $0.architecture == a }!
     }
 
-    /// Recognises the family from GGUF metadata, config.json (`model_type`, `architectures`), or
-    /// failing both, from tensor names.
+    /// The family with the strongest claim (the first registered on a tie). A GGUF whose
+    /// `general.architecture` no family claims is not recognised, whatever its names.
     public static func detect(_ c: Checkpoint) -> Architecture? {
-        if let a = c.metadata["general.architecture"]?.string {
-            switch a {
-            case "gpt2": return .gpt2
-            case "llama": return .llama
-            case "gpt1": return .gpt1
-            default: return nil
-            }
+        var best: (Recognition, Architecture)?
+        for f in all {
+            if let r = f.recognise(c), best.map({ r > $0.0 }) ?? true { best = (r, f.architecture) }
         }
-        if let mt = c.config?["model_type"]?.string {
-            switch mt {
-            case "gpt2": return .gpt2
-            case "openai-gpt": return .gpt1
-            case "llama": return .llama
-            default: break
-            }
-        }
-        for a in c.config?["architectures"]?.array?.compactMap(\.string) ?? [] {
-            if a.hasPrefix("GPT2") { return .gpt2 }
-            if a.hasPrefix("OpenAIGPT") { return .gpt1 }
-            if a.hasPrefix("Llama") { return .llama }
-        }
-        let names = c.entries.map(\.name)
-        if names.contains(where: { $0.hasSuffix("tokens_embed.weight") }) { return .gpt1 }
-        if names.contains(where: { $0.hasSuffix("wte.weight") }) { return .gpt2 }
-        if names.contains(where: { $0.hasSuffix("embed_tokens.weight") || $0 == "tok_embeddings.weight" }) { return .llama }
-        return nil
+        return best?.1
+    }
+
+    /// Display names of every family, for messages.
+    static var familyList: String {
+        let names = all.map { $0.architecture.displayName }
+        return names.count < 2 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
     }
 
     /// The graph of a checkpoint: family recognised, config resolved and validated, every
@@ -58,8 +111,8 @@ public enum ModelLayouts {
     public static func graph(for checkpoint: Checkpoint) throws -> ModelGraph {
         let c = TensorFlowNames.normalized(checkpoint)
         guard let arch = detect(c) else {
-            let hint = c.config == nil && c.format != .gguf ? " (no config.json beside it)" : ""
-            throw ModelError(c.path, "cannot tell which model family this is\(hint); WeightKit maps GPT-1, GPT-2 and LLaMA")
+            let hint = c.config == nil && c.metadata["general.architecture"] == nil ? " (no config.json beside it)" : ""
+            throw ModelError(c.path, "cannot tell which model family this is\(hint); WeightKit maps \(familyList)")
         }
         let layout = layout(for: arch)
         var config = try layout.config(for: c)
@@ -68,10 +121,5 @@ public enum ModelLayouts {
         config = bound
         let (ops, widths) = GraphBuilder.ops(for: config)
         return ModelGraph(config: config, ops: ops, weights: weights, widths: widths, naming: naming)
-    }
-
-    /// Finds which of `prefixes` the checkpoint's names use, by a probe name.
-    static func prefix(of c: Checkpoint, probe: String, candidates: [String]) -> String? {
-        candidates.first { c[$0 + probe] != nil }
     }
 }

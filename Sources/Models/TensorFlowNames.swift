@@ -33,7 +33,7 @@ enum TensorFlowNames {
 
     /// HDF5 checkpoints with TensorFlow names, renamed to PyTorch names; others unchanged.
     static func normalized(_ c: Checkpoint) -> Checkpoint {
-        guard c.format == .hdf5, c.entries.contains(where: { $0.name.hasSuffix(":0") || $0.name.contains("/h_._") }) else { return c }
+        guard c.entries.contains(where: { $0.name.hasSuffix(":0") || $0.name.contains("/h_._") }) else { return c }
         var entries = [TensorEntry]()
         for e in c.entries {
             if e.name.hasPrefix("optimizer_weights/") { continue }

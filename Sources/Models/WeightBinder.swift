@@ -4,14 +4,15 @@
 import Checkpoints
 import TensorCore
 
-/// Where a canonical weight lives in one naming.
+/// Where a canonical weight lives in one naming, and how it is stored there.
 public struct SourceRef: Sendable {
     public let name: String
+    public let transform: WeightTransform
     /// Stored `[in, out]` (Conv1D) rather than `[out, in]`.
-    public let transposed: Bool
-    public init(_ name: String, transposed: Bool = false) {
+    public var transposed: Bool { transform == .transpose }
+    public init(_ name: String, transform: WeightTransform = .identity) {
         self.name = name
-        self.transposed = transposed
+        self.transform = transform
     }
 }
 
@@ -39,9 +40,9 @@ struct WeightBinder {
                     wrongShape.append("'\(ref.name)' is \(entry.shape), expected \(want) for \(canonical)")
                     continue
                 }
-                bound[canonical] = BoundWeight(name: canonical, source: entry, shape: shape, transposed: ref.transposed)
+                bound[canonical] = BoundWeight(name: canonical, source: entry, shape: shape, transform: ref.transform)
             } else if canonical == "head.weight", config.tiedHead, let emb = bound["tok_embed.weight"] {
-                bound[canonical] = BoundWeight(name: canonical, source: emb.source, shape: shape, transposed: emb.transposed)
+                bound[canonical] = BoundWeight(name: canonical, source: emb.source, shape: shape, transform: emb.transform)
             } else if canonical == "head.weight", !config.tiedHead {
                 missing.append("head.weight ('\(ref?.name ?? "?")'; the config says the head is not tied to the embeddings)")
             } else {

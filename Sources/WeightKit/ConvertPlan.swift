@@ -210,61 +210,43 @@ struct ConvertPlan {
         -> ConvertPlan
     {
         let cfg = graph.config
-        let arch = cfg.architecture
+        let layout = ModelLayouts.layout(for: cfg.architecture)
         let toGGUF = naming == .gguf
-        let targetStyle: RoPEStyle = toGGUF ? .interleaved : .half
+        let table = layout.writeNaming(toGGUF ? .gguf : .hf)
         var recipes = [TensorRecipe]()
         for (canonical, shape) in GraphBuilder.requiredWeights(for: cfg) {
             if canonical == "head.weight" && cfg.tiedHead { continue }
             guard let bound = graph.weights[canonical] else { throw WeightKitError("\(c.path): canonical weight \(canonical) is not bound") }
-            let name: String
-            let conv: Bool
-            if toGGUF {
-                guard let n = ModelNaming.ggufName(canonical) else { throw WeightKitError("\(c.path): \(canonical) has no GGUF name") }
-                (name, conv) = (n, false)
-            } else {
-                guard let h = ModelNaming.hfName(arch, canonical) else { throw WeightKitError("\(c.path): \(canonical) has no HF name") }
-                (name, conv) = (h.name, h.conv1D)
+            guard let target = table.source(canonical, config: cfg) else {
+                throw WeightKitError("\(c.path): \(canonical) has no \(toGGUF ? "GGUF" : "HF") name")
             }
-            let transpose = bound.transposed != conv
-            let outShape = conv ? [shape[1], shape[0]] : shape
-            var rowMap: [Int]?
-            let parts = canonical.split(separator: ".")
-            if let rope = cfg.rope, rope.style != targetStyle, parts.count == 5, parts[2] == "attn", parts[3] == "q" || parts[3] == "k" {
-                guard rope.rotaryDim == cfg.headDim else {
+            func interleaved(_ t: WeightTransform) -> Int? { if case .interleavedRows(let h) = t { return h } else { return nil } }
+            let heads = interleaved(bound.transform) ?? interleaved(target.transform)
+            if let heads, (interleaved(bound.transform) == nil) != (interleaved(target.transform) == nil) {
+                if let rope = cfg.rope, rope.rotaryDim != cfg.headDim {
                     throw WeightKitError("\(c.path): partial rotary (\(rope.rotaryDim) of \(cfg.headDim) dims) Q/K rows cannot be reordered between half-split and interleaved")
                 }
-                let heads = parts[3] == "q" ? cfg.heads : cfg.kvHeads
                 guard QKOrder.permutable(rows: shape[0], heads: heads) else {
                     throw WeightKitError("\(c.path): \(canonical) has \(shape[0]) rows, not \(heads) heads of an even size")
                 }
-                rowMap = QKOrder.sourceRows(rows: shape[0], heads: heads, from: rope.style, to: targetStyle)
             }
-            let source = bound.source
+            let steps = try Canonicalization.steps(from: bound.transform, to: target.transform, shape: shape)
+            let outShape = target.transposed ? [shape[1], shape[0]] : shape
             // TF biases stored [1, n] bind to [n]: the bytes are the same.
-            let dt = dtype(name: name, shape: outShape, source: source.dtype, requested: options.dtype, format: format)
-            recipes.append(TensorRecipe(name: name, source: source, shape: outShape, transpose: transpose, rowMap: rowMap, dtype: dt))
+            let dt = dtype(name: target.name, shape: outShape, source: bound.source.dtype, requested: options.dtype, format: format)
+            recipes.append(TensorRecipe(name: target.name, source: bound.source, shape: outShape, transpose: steps.transpose, rowMap: steps.rowMap, dtype: dt))
         }
 
         var metadata = Metadata()
         var config: JSONValue?
         var stringMetadata: [(String, String)] = []
         if toGGUF {
-            // rope_freqs first, as convert_hf_to_gguf's generate_extra_tensors emits it.
-            if arch == .llama, let rope = cfg.rope {
-                var factors: [Float]?
-                switch rope.scaling {
-                case .llama3(let f, let lo, let hi, let orig):
-                    factors = ConvertConfig.llama3Factors(theta: rope.theta, dim: rope.rotaryDim, factor: f, low: lo, high: hi, original: orig)
-                case .freqFactors(let stored): factors = stored
-                default: break
-                }
-                if let factors {
-                    let t = try Tensor(name: "rope_freqs.weight", shape: [factors.count], floats: factors)
-                    recipes.insert(TensorRecipe(name: t.name, source: TensorEntry(t), shape: t.shape, transpose: false, rowMap: nil, dtype: .f32), at: 0)
-                }
+            // Extra tensors (rope_freqs) first, as convert_hf_to_gguf's generate_extra_tensors emits them.
+            for t in try layout.extraGGUFTensors(cfg).reversed() {
+                recipes.insert(TensorRecipe(name: t.name, source: TensorEntry(t), shape: t.shape, transpose: false, rowMap: nil, dtype: .f32), at: 0)
             }
-            metadata["general.architecture"] = .string(arch.rawValue)
+            let arch = layout.ggufArchitecture(cfg)
+            metadata["general.architecture"] = .string(arch)
             metadata["general.name"] = .string(modelName(c))
             for e in try ConvertConfig.ggufKeys(cfg, metadata: c.metadata, source: c.path) { metadata[e.key] = e.value }
             if let ft = fileType(recipes) { metadata["general.file_type"] = .uint32(ft) }
@@ -273,7 +255,7 @@ struct ConvertPlan {
             if c.format == .gguf {
                 let regenerated: Set<String> = ["general.alignment", "general.file_type", "general.quantization_version"]
                 for e in c.metadata.entries where metadata[e.key] == nil && !regenerated.contains(e.key) {
-                    if e.key.hasPrefix(arch.rawValue + ".") && !e.key.hasPrefix("llama.rope.llama3.") { continue }
+                    if e.key.hasPrefix(arch + ".") && !e.key.hasPrefix("llama.rope.llama3.") { continue }
                     metadata[e.key] = e.value
                 }
             }

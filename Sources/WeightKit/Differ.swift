@@ -90,30 +90,10 @@ public enum Differ {
     }
 
     static func canonical(_ g: ModelGraph) -> [(String, Side)] {
-        let cfg = g.config
-        return GraphBuilder.requiredWeights(for: cfg).compactMap { (name, shape) -> (String, Side)? in
+        GraphBuilder.requiredWeights(for: g.config).compactMap { (name, shape) -> (String, Side)? in
             guard let w = g.weights[name] else { return nil }
-            var rowMap: [Int]?
-            let p = name.split(separator: ".")
-            if let rope = cfg.rope, rope.style == .interleaved, p.count == 5, p[2] == "attn", p[3] == "q" || p[3] == "k" {
-                rowMap = QKOrder.sourceRows(rows: shape[0], heads: p[3] == "q" ? cfg.heads : cfg.kvHeads, from: .interleaved, to: .half)
-            }
             let side = Side(shape: shape, dtype: w.source.dtype) {
-                var v = try w.source.load().floats()
-                if w.transposed {
-                    let rows = w.source.shape[0]
-                    let cols = v.count / max(rows, 1)
-                    var t = [Float](repeating: 0, count: v.count)
-                    v.withUnsafeBytes { s in t.withUnsafeMutableBytes { d in ConvertKernels.transposeF32(s.baseAddress!, d.baseAddress!, rows: rows, cols: cols, half: false) } }
-                    v = t
-                }
-                if let rowMap {
-                    let width = v.count / rowMap.count
-                    var t = [Float](repeating: 0, count: v.count)
-                    v.withUnsafeBytes { s in t.withUnsafeMutableBytes { d in ConvertKernels.permuteRows(s.baseAddress!, d.baseAddress!, map: rowMap, rowBytes: width * 4) } }
-                    v = t
-                }
-                return v
+                try Canonicalization.canonical(w.source.load().floats(), storedShape: w.source.shape, from: w.transform, shape: shape)
             }
             return (name, side)
         }
@@ -157,7 +137,7 @@ public enum Differ {
                 ("intermediate_size", "\(c.intermediateSize)"), ("max_positions", "\(c.maxPositions)"), ("norm", c.norm.rawValue),
                 ("norm_eps", "\(c.normEps)"), ("placement", c.placement.rawValue), ("activation", c.activation.rawValue),
                 ("attention_scale", "\(c.attentionScale)"), ("scale_by_inverse_layer", "\(c.scaleByInverseLayer)"),
-                ("tied_head", "\(c.tiedHead)"),
+                ("tied_head", "\(c.tiedHead)"), ("sliding_window", c.slidingWindow.map { "\($0)" } ?? "none"),
             ]
             if let r = c.rope {
                 f.append(("rope_theta", "\(r.theta)"))
