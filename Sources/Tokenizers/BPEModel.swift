@@ -284,11 +284,13 @@ final class BPEModel: Sendable {
         self.tokens = tokens
         self.table = table
 
-        // First every merge's key (left << 32 | right) and value (rank << 32 | merged id) in rank order, looking
-        // up 16 merges' 48 texts together (their slots read ahead); then the table is filled in the order of
-        // the keys' home slots (a counting sort on their top bits), so that its writes move through memory in
-        // one direction instead of all over a table larger than the caches. (Both halved the time to read
-        // Llama-3's 280k merges.)
+        // First every merge's key (left << 32 | right) and value (rank << 32 | merged id) in rank order; then the
+        // table is filled in the order of the keys' home slots (a counting sort on their top bits), so that its
+        // writes move through memory in one direction instead of all over a table larger than the caches.
+        // Looking up texts waits on memory: the two halves of 16 merges are hashed and their slots read ahead
+        // together, and the merged text is first compared with the token after the previous merge's (merges
+        // are usually listed in the order of the tokens they make: GPT-2's, Llama-3's), which reads the token
+        // texts in order; only when that fails is it hashed and looked up.
         let m = merges.count
         var mcap = 16
         while 2 * mcap < 3 * m { mcap <<= 1 }  // at most two thirds full
@@ -297,51 +299,73 @@ final class BPEModel: Sendable {
         var values = [UInt64](repeating: 0, count: m)
         var list = [(Int32, Int32)](repeating: (0, 0), count: m)
         var failedAt: Int? = nil
-        var longest = 0
+        var longest = 1
         for k in 0..<m { longest = max(longest, Int(merges.bounds[4 * k + 1] - merges.bounds[4 * k]) + Int(merges.bounds[4 * k + 3] - merges.bounds[4 * k + 2])) }
         let batch = 16
+        // A text listed twice must be found as its first id, which only the table knows.
+        let predict = table.duplicate == nil
         merges.bytes.withUnsafeBufferPointer { mb in
             merges.bounds.withUnsafeBufferPointer { bd in
-                keys.withUnsafeMutableBufferPointer { keys in
-                    values.withUnsafeMutableBufferPointer { values in
-                        list.withUnsafeMutableBufferPointer { list in
-                            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(longest, 1) * batch) { joined in
-                                withUnsafeTemporaryAllocation(of: ByteKey.self, capacity: 3 * batch) { bk in
-                                    let base = mb.baseAddress ?? UnsafePointer(bitPattern: 1)!
-                                    let jb = joined.baseAddress!
-                                    var sink: UInt64 = 0
-                                    var start = 0
-                                    while start < m {
-                                        let count = min(batch, m - start)
-                                        for j in 0..<count {
-                                            let r = start + j
-                                            let a = base + Int(bd[4 * r]), aLen = Int(bd[4 * r + 1] - bd[4 * r])
-                                            let b = base + Int(bd[4 * r + 2]), bLen = Int(bd[4 * r + 3] - bd[4 * r + 2])
-                                            let ab = jb + j * longest
-                                            ab.update(from: a, count: aLen)
-                                            (ab + aLen).update(from: b, count: bLen)
-                                            (bk.baseAddress! + 3 * j).initialize(to: ByteKey(a, aLen))
-                                            (bk.baseAddress! + 3 * j + 1).initialize(to: ByteKey(b, bLen))
-                                            (bk.baseAddress! + 3 * j + 2).initialize(to: ByteKey(ab, aLen + bLen))
-                                        }
-                                        sink &+= table.touch(UnsafeMutableBufferPointer(rebasing: bk[0..<(3 * count)]))
-                                        for j in 0..<count {
-                                            let r = start + j
-                                            let a = base + Int(bd[4 * r]), b = base + Int(bd[4 * r + 2])
-                                            let ia = table.find(bk[3 * j], a)
-                                            let ib = table.find(bk[3 * j + 1], b)
-                                            let im = table.find(bk[3 * j + 2], jb + j * longest)
-                                            guard ia >= 0, ib >= 0, im >= 0 else {
-                                                failedAt = r
-                                                return
+                texts.bytes.withUnsafeBufferPointer { tb in
+                    texts.offsets.withUnsafeBufferPointer { off in
+                        keys.withUnsafeMutableBufferPointer { keys in
+                            values.withUnsafeMutableBufferPointer { values in
+                                list.withUnsafeMutableBufferPointer { list in
+                                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: longest) { joined in
+                                        withUnsafeTemporaryAllocation(of: ByteKey.self, capacity: 2 * batch) { bk in
+                                            let base = mb.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                                            let tbase = tb.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                                            let n = off.count - 1
+                                            /// Whether token t is a + b.
+                                            func isJoin(_ t: Int, _ a: UnsafePointer<UInt8>, _ aLen: Int, _ b: UnsafePointer<UInt8>, _ bLen: Int) -> Bool {
+                                                guard t < n, Int(off[t + 1] - off[t]) == aLen + bLen else { return false }
+                                                let tp = tbase + Int(off[t])
+                                                return bytesEqual(tp, a, aLen) && bytesEqual(tp + aLen, b, bLen)
                                             }
-                                            list[r] = (ia, ib)
-                                            keys[r] = UInt64(UInt32(ia)) << 32 | UInt64(UInt32(ib))
-                                            values[r] = UInt64(r) << 32 | UInt64(UInt32(im))
+                                            var sink: UInt64 = 0
+                                            var previous = -1
+                                            var start = 0
+                                            while start < m {
+                                                let count = min(batch, m - start)
+                                                for j in 0..<count {
+                                                    let r = start + j
+                                                    let a = base + Int(bd[4 * r]), aLen = Int(bd[4 * r + 1] - bd[4 * r])
+                                                    let b = base + Int(bd[4 * r + 2]), bLen = Int(bd[4 * r + 3] - bd[4 * r + 2])
+                                                    (bk.baseAddress! + 2 * j).initialize(to: ByteKey(a, aLen))
+                                                    (bk.baseAddress! + 2 * j + 1).initialize(to: ByteKey(b, bLen))
+                                                }
+                                                sink &+= table.touch(UnsafeMutableBufferPointer(rebasing: bk[0..<(2 * count)]))
+                                                for j in 0..<count {
+                                                    let r = start + j
+                                                    let a = base + Int(bd[4 * r]), aLen = Int(bd[4 * r + 1] - bd[4 * r])
+                                                    let b = base + Int(bd[4 * r + 2]), bLen = Int(bd[4 * r + 3] - bd[4 * r + 2])
+                                                    let ia = table.find(bk[2 * j], a)
+                                                    let ib = table.find(bk[2 * j + 1], b)
+                                                    var im: Int32 = -1
+                                                    if predict, previous >= 0, isJoin(previous, a, aLen, b, bLen) {
+                                                        im = Int32(previous)
+                                                    } else if predict, previous >= 0, isJoin(previous + 1, a, aLen, b, bLen) {
+                                                        im = Int32(previous + 1)
+                                                    } else {
+                                                        let ab = joined.baseAddress!
+                                                        ab.update(from: a, count: aLen)
+                                                        (ab + aLen).update(from: b, count: bLen)
+                                                        im = table.find(ByteKey(ab, aLen + bLen), ab)
+                                                    }
+                                                    guard ia >= 0, ib >= 0, im >= 0 else {
+                                                        failedAt = r
+                                                        return
+                                                    }
+                                                    previous = Int(im)
+                                                    list[r] = (ia, ib)
+                                                    keys[r] = UInt64(UInt32(ia)) << 32 | UInt64(UInt32(ib))
+                                                    values[r] = UInt64(r) << 32 | UInt64(UInt32(im))
+                                                }
+                                                start += count
+                                            }
+                                            if sink == 1 { failedAt = nil }  // keeps the reads ahead
                                         }
-                                        start += count
                                     }
-                                    if sink == 1 { failedAt = nil }  // keeps the reads ahead
                                 }
                             }
                         }
@@ -356,30 +380,40 @@ final class BPEModel: Sendable {
             let what = ia < 0 || ib < 0 ? "names \(quoted(ia < 0 ? sa : sb))" : "makes \(quoted(sa + sb))"
             throw TokenizerError(path, "merge \(r) (\(quoted(sa)) \(quoted(sb))) \(what), which is not in the vocabulary")
         }
+        // The counting sort moves the pairs themselves (stable: a pair listed twice keeps its rank order), so
+        // that both the sorted pairs and the table are then read and written in one direction.
         let bucketBits = min(12, mcap.trailingZeroBitCount)
         let bucketShift = shift + UInt64(mcap.trailingZeroBitCount - bucketBits)
-        var order = [Int32](repeating: 0, count: m)
         var next = [Int](repeating: 0, count: (1 << bucketBits) + 1)
         var mergeTable = [UInt64](repeating: .max, count: 2 * mcap)
-        keys.withUnsafeBufferPointer { keys in
-            for k in keys { next[Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> bucketShift) + 1] += 1 }
-            for i in 1..<next.count { next[i] += next[i - 1] }
-            for (r, k) in keys.enumerated() {
-                let bucket = Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> bucketShift)
-                order[next[bucket]] = Int32(r)
-                next[bucket] += 1
-            }
-            values.withUnsafeBufferPointer { values in
-                mergeTable.withUnsafeMutableBufferPointer { t in
-                    let mask = mcap - 1
-                    for r in order {
-                        let key = keys[Int(r)], value = values[Int(r)]
-                        var h = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
-                        while t[2 * h] != .max && t[2 * h] != key { h = (h + 1) & mask }
-                        if t[2 * h] == .max || t[2 * h + 1] > value {  // a pair listed twice keeps its first rank
-                            t[2 * h] = key
-                            t[2 * h + 1] = value
+        let sorted = [UInt64](unsafeUninitializedCapacity: 2 * m) { out, filled in
+            keys.withUnsafeBufferPointer { keys in
+                values.withUnsafeBufferPointer { values in
+                    next.withUnsafeMutableBufferPointer { next in
+                        for k in keys { next[Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> bucketShift) + 1] += 1 }
+                        for i in 1..<next.count { next[i] += next[i - 1] }
+                        for r in 0..<m {
+                            let k = keys[r]
+                            let bucket = Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> bucketShift)
+                            out[2 * next[bucket]] = k
+                            out[2 * next[bucket] + 1] = values[r]
+                            next[bucket] += 1
                         }
+                    }
+                }
+            }
+            filled = 2 * m
+        }
+        sorted.withUnsafeBufferPointer { sorted in
+            mergeTable.withUnsafeMutableBufferPointer { t in
+                let mask = mcap - 1
+                for i in 0..<m {
+                    let key = sorted[2 * i], value = sorted[2 * i + 1]
+                    var h = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+                    while t[2 * h] != .max && t[2 * h] != key { h = (h + 1) & mask }
+                    if t[2 * h] == .max || t[2 * h + 1] > value {  // a pair listed twice keeps its first rank
+                        t[2 * h] = key
+                        t[2 * h + 1] = value
                     }
                 }
             }

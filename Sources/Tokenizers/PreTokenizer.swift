@@ -172,3 +172,165 @@ extension SplitPattern {
         return whitespaceTail(c, i, end)
     }
 }
+
+// MARK: Splitting UTF-8 directly
+
+extension SplitPattern {
+    /// Whether `splitBytes` can cut with this step: the hand-written patterns.
+    var splitsBytes: Bool {
+        if case .regex = self { return false }
+        return true
+    }
+
+    /// Cuts UTF-8 text into the same pieces as `split` (which works on decoded scalars), handing each
+    /// piece's byte range to `body` as it is found: no scalar buffer, no list of pieces. The text must be
+    /// valid UTF-8 and the step hand-written (`splitsBytes`).
+    func splitBytes(_ text: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
+        guard let p = text.baseAddress else { return }
+        UnicodeClass.bmp.withUnsafeBufferPointer { bmp in
+            let t = UTF8Text(p: p, end: text.count, bmp: bmp.baseAddress!)
+            var i = 0
+            while i < t.end {
+                let j: Int
+                switch self {
+                case .gpt2: j = t.matchGPT2(i)
+                case .llama3(let d): j = t.matchLlama3(i, maxDigits: d)
+                case .regex: j = t.end
+                }
+                body(i..<j)
+                i = j
+            }
+        }
+    }
+}
+
+/// Valid UTF-8 read a character at a time, with the classes of `UnicodeClass`; positions are byte offsets of
+/// character starts. The matchers are `SplitPattern.matchGPT2` and `matchLlama3` over these positions.
+private struct UTF8Text {
+    let p: UnsafePointer<UInt8>
+    let end: Int
+    /// `UnicodeClass.bmp`.
+    let bmp: UnsafePointer<UInt8>
+
+    /// The class bits and byte length of the character at i.
+    @inline(__always)
+    func char(_ i: Int) -> (cls: UInt8, len: Int) {
+        let b0 = p[i]
+        if b0 < 0x80 { return (bmp[Int(b0)], 1) }
+        let v: UInt32
+        let len: Int
+        if b0 < 0xE0 {
+            v = UInt32(b0 & 0x1F) << 6 | UInt32(p[i + 1] & 0x3F)
+            len = 2
+        } else if b0 < 0xF0 {
+            v = UInt32(b0 & 0x0F) << 12 | UInt32(p[i + 1] & 0x3F) << 6 | UInt32(p[i + 2] & 0x3F)
+            len = 3
+        } else {
+            v = UInt32(b0 & 0x07) << 18 | UInt32(p[i + 1] & 0x3F) << 12 | UInt32(p[i + 2] & 0x3F) << 6 | UInt32(p[i + 3] & 0x3F)
+            len = 4
+        }
+        return (v < 0x10000 ? bmp[Int(v)] : UnicodeClass.compute(v).rawValue, len)
+    }
+
+    @inline(__always) func cls(_ i: Int) -> UInt8 { char(i).cls }
+    @inline(__always) func next(_ i: Int) -> Int { i + utf8Length(p[i]) }
+
+    /// The end of a run of characters whose class satisfies `f`, from i.
+    @inline(__always)
+    func run(_ i: Int, _ f: (UInt8) -> Bool) -> Int {
+        var j = i
+        while j < end {
+            let c = char(j)
+            if !f(c.cls) { break }
+            j += c.len
+        }
+        return j
+    }
+
+    /// `'s|'t|'re|'ve|'m|'ll|'d` at i (ASCII; case-insensitive when asked): the end, or nil.
+    @inline(__always)
+    func contraction(_ i: Int, fold: Bool) -> Int? {
+        guard p[i] == 0x27, i + 1 < end else { return nil }
+        func low(_ x: UInt8) -> UInt8 { fold && x >= 0x41 && x <= 0x5A ? x + 0x20 : x }
+        let a = low(p[i + 1])
+        if a == 0x73 || a == 0x74 || a == 0x6D || a == 0x64 { return i + 2 }  // s t m d
+        guard i + 2 < end else { return nil }
+        let b = low(p[i + 2])
+        if (a == 0x72 && b == 0x65) || (a == 0x76 && b == 0x65) || (a == 0x6C && b == 0x6C) { return i + 3 }  // re ve ll
+        return nil
+    }
+
+    /// The end of the whitespace tail alternatives `\s+(?!\S)|\s+` for a run starting at i.
+    @inline(__always)
+    func whitespaceTail(_ i: Int) -> Int {
+        var k = i
+        var last = i
+        var count = 0
+        while k < end {
+            let c = char(k)
+            if !SplitPattern.isS(c.cls) { break }
+            last = k
+            k += c.len
+            count += 1
+        }
+        if k == end || count < 2 { return k }
+        return last
+    }
+
+    func matchGPT2(_ i: Int) -> Int {
+        if let e = contraction(i, fold: false) { return e }
+        var j = i
+        if p[i] == 0x20, i + 1 < end, !SplitPattern.isS(cls(i + 1)) { j = i + 1 }
+        let cj = char(j)
+        if SplitPattern.isL(cj.cls) { return run(j + cj.len, SplitPattern.isL) }
+        if SplitPattern.isN(cj.cls) { return run(j + cj.len, SplitPattern.isN) }
+        if SplitPattern.isOther(cj.cls) { return run(j + cj.len, SplitPattern.isOther) }
+        return whitespaceTail(i)
+    }
+
+    func matchLlama3(_ i: Int, maxDigits: Int) -> Int {
+        if let e = contraction(i, fold: true) { return e }
+        let ci = char(i)
+        // [^\r\n\p{L}\p{N}]?\p{L}+
+        var j = i
+        if !SplitPattern.isL(ci.cls), !SplitPattern.isN(ci.cls), !SplitPattern.isNL(ci.cls), i + ci.len < end,
+            SplitPattern.isL(cls(i + ci.len))
+        {
+            j = i + ci.len
+        }
+        let cj = j == i ? ci : char(j)
+        if SplitPattern.isL(cj.cls) { return run(j + cj.len, SplitPattern.isL) }
+        // \p{N}{1,maxDigits}
+        if SplitPattern.isN(ci.cls) {
+            j = i + ci.len
+            var n = 1
+            while j < end, n < maxDigits {
+                let c = char(j)
+                if !SplitPattern.isN(c.cls) { break }
+                j += c.len
+                n += 1
+            }
+            return j
+        }
+        // ' ?[^\s\p{L}\p{N}]+[\r\n]*'
+        j = i
+        if p[i] == 0x20, i + 1 < end, SplitPattern.isOther(cls(i + 1)) { j = i + 1 }
+        let co = j == i ? ci : char(j)
+        if SplitPattern.isOther(co.cls) {
+            j = run(j + co.len, SplitPattern.isOther)
+            while j < end, p[j] == 0x0A || p[j] == 0x0D { j += 1 }
+            return j
+        }
+        // \s*[\r\n]+ : up to the last newline of the whitespace run
+        var k = i
+        var lastNL = -1
+        while k < end {
+            let c = char(k)
+            if !SplitPattern.isS(c.cls) { break }
+            if SplitPattern.isNL(c.cls) { lastNL = k }
+            k += c.len
+        }
+        if lastNL >= 0 { return lastNL + 1 }
+        return whitespaceTail(i)
+    }
+}

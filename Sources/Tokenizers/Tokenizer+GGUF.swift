@@ -91,17 +91,29 @@ extension Tokenizer {
         let mergeStrings = try packedStringArray(md, "tokenizer.ggml.merges", strings, path: path)
         var merges = PackedMerges()
         merges.bytes = mergeStrings.bytes
-        merges.bounds.reserveCapacity(4 * mergeStrings.count)
-        try mergeStrings.bytes.withUnsafeBufferPointer { (b) throws(TokenizerError) in
-            for i in 0..<mergeStrings.count {
-                let r = mergeStrings.range(i)
-                var sp = r.lowerBound
-                while sp < r.upperBound, b[sp] != 0x20 { sp += 1 }
-                guard sp > r.lowerBound, sp + 1 < r.upperBound else {
-                    throw fail("tokenizer.ggml.merges[\(i)] \(excerpt(mergeStrings.string(i))) is not two tokens separated by a space")
+        var badMerge: Int? = nil
+        merges.bounds = [Int32](unsafeUninitializedCapacity: 4 * mergeStrings.count) { bounds, filled in
+            mergeStrings.bytes.withUnsafeBufferPointer { b in
+                mergeStrings.offsets.withUnsafeBufferPointer { off in
+                    for i in 0..<(off.count - 1) {
+                        let lo = Int(off[i]), hi = Int(off[i + 1])
+                        var sp = lo
+                        while sp < hi, b[sp] != 0x20 { sp += 1 }
+                        guard sp > lo, sp + 1 < hi else {
+                            badMerge = i
+                            return
+                        }
+                        bounds[4 * i] = Int32(lo)
+                        bounds[4 * i + 1] = Int32(sp)
+                        bounds[4 * i + 2] = Int32(sp + 1)
+                        bounds[4 * i + 3] = Int32(hi)
+                        filled = 4 * (i + 1)
+                    }
                 }
-                merges.append(Int32(r.lowerBound), Int32(sp), Int32(sp + 1), Int32(r.upperBound))
             }
+        }
+        if let i = badMerge {
+            throw fail("tokenizer.ggml.merges[\(i)] \(excerpt(mergeStrings.string(i))) is not two tokens separated by a space")
         }
         let bpe = try BPEModel(
             tokens: tokens, texts: packedTokens, merges: merges, byteLevel: true, ignoreMerges: entry.ignoreMerges, byteFallback: false,

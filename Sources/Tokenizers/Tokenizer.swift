@@ -118,8 +118,11 @@ public final class Tokenizer: Sendable {
     let prefix: [Int]
     let suffix: [Int]
     let decoder: [DecoderStep]
-    /// Added tokens grouped by their first UTF-8 byte, longest first.
-    let addedIndex: [[Int]]
+    /// Added tokens for `splitAdded`: those that start with byte b are `addedOrder[addedStart[b] ..<
+    /// addedStart[b + 1]]`, longest first; `addedPrefix[t]` holds token t's first 8 bytes (as `loadWord`).
+    let addedStart: [Int32]
+    let addedOrder: [Int32]
+    let addedPrefix: [UInt64]
     let addedIds: [Int: Int]
     let addedBytes: [[UInt8]]
     /// When the model sees the whole text as one word (Metaspace without split, or the older Prepend +
@@ -151,11 +154,13 @@ public final class Tokenizer: Sendable {
             index[Int(t.content.utf8.first!)].append(i)
         }
         for b in 0..<256 { index[b].sort { addedTokens[$0].content.utf8.count > addedTokens[$1].content.utf8.count } }
-        addedIndex = index
+        addedStart = index.reduce(into: [0]) { $0.append($0.last! + Int32($1.count)) }
+        addedOrder = index.flatMap { $0.map(Int32.init) }
         var ids: [Int: Int] = [:]
         for (i, t) in addedTokens.enumerated() { ids[t.id] = i }
         addedIds = ids
         addedBytes = addedTokens.map { Array($0.content.utf8) }
+        addedPrefix = addedBytes.map { b in b.withUnsafeBufferPointer { $0.isEmpty ? 0 : loadWord($0.baseAddress!, min(8, $0.count)) } }
         var cut: [UInt8]? = nil
         if case .bpe(let bpe) = model, pre.steps.isEmpty, !(pre.metaspace?.split ?? false) {
             var marker = pre.metaspace?.replacement
@@ -220,33 +225,49 @@ public final class Tokenizer: Sendable {
         var start = 0
         var i = 0
         let n = b.count
-        while i < n {
-            var matched: (index: Int, end: Int)? = nil
-            for t in addedIndex[Int(b[i])] {
-                let tok = addedTokens[t]
-                if !parseSpecial, tok.special { continue }
-                let content = addedBytes[t]
-                let len = content.count
-                guard i + len <= n else { continue }
-                let equal = content.withUnsafeBufferPointer { c in memcmp(c.baseAddress!, b.baseAddress! + i, len) == 0 }
-                guard equal else { continue }
-                if tok.singleWord, !isWordBoundary(b, i, i + len) { continue }
-                matched = (t, i + len)
-                break
+        let base = b.baseAddress!
+        addedStart.withUnsafeBufferPointer { first in
+            addedOrder.withUnsafeBufferPointer { order in
+                addedPrefix.withUnsafeBufferPointer { prefix in
+                    while i < n {
+                        let lo = Int(first[Int(base[i])]), hi = Int(first[Int(base[i]) + 1])
+                        if lo == hi {
+                            i += 1
+                            continue
+                        }
+                        // Candidates are compared on their first 8 bytes before anything else.
+                        let w = loadWord(base + i, min(8, n - i))
+                        var matched: (index: Int, end: Int)? = nil
+                        for k in lo..<hi {
+                            let t = Int(order[k])
+                            let len = addedBytes[t].count
+                            guard len <= n - i, w & (len >= 8 ? .max : (1 << (8 * UInt64(len))) - 1) == prefix[t] else { continue }
+                            if len > 8 {
+                                let equal = addedBytes[t].withUnsafeBufferPointer { memcmp($0.baseAddress! + 8, base + i + 8, len - 8) == 0 }
+                                guard equal else { continue }
+                            }
+                            let tok = addedTokens[t]
+                            if !parseSpecial, tok.special { continue }
+                            if tok.singleWord, !isWordBoundary(b, i, i + len) { continue }
+                            matched = (t, i + len)
+                            break
+                        }
+                        guard let m = matched else {
+                            i += 1
+                            continue
+                        }
+                        let tok = addedTokens[m.index]
+                        var left = i
+                        if tok.lstrip { while left > start, isASCIISpace(b[left - 1]) { left -= 1 } }
+                        var right = m.end
+                        if tok.rstrip { while right < n, isASCIISpace(b[right]) { right += 1 } }
+                        if start < left { segments.append((start..<left, nil)) }
+                        segments.append((left..<right, m.index))
+                        start = right
+                        i = right
+                    }
+                }
             }
-            guard let m = matched else {
-                i += 1
-                continue
-            }
-            let tok = addedTokens[m.index]
-            var left = i
-            if tok.lstrip { while left > start, isASCIISpace(b[left - 1]) { left -= 1 } }
-            var right = m.end
-            if tok.rstrip { while right < n, isASCIISpace(b[right]) { right += 1 } }
-            if start < left { segments.append((start..<left, nil)) }
-            segments.append((left..<right, m.index))
-            start = right
-            i = right
         }
         if start < n { segments.append((start..<n, nil)) }
     }
@@ -295,6 +316,12 @@ public final class Tokenizer: Sendable {
                     }
                 }
                 bpe.encodeWord(UnsafeBufferPointer(rebasing: text[start...]), into: &out, cache: &cache)
+                return
+            }
+            if pre.steps.count == 1, !pre.steps[0].removed, pre.steps[0].pattern.splitsBytes, pre.metaspace == nil {
+                pre.steps[0].pattern.splitBytes(text) { r in
+                    bpe.encodeWord(UnsafeBufferPointer(rebasing: text[r]), into: &out, cache: &cache)
+                }
                 return
             }
             var sb = ScalarBuffer()

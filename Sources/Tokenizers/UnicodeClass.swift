@@ -85,9 +85,13 @@ func isValidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
     let n = b.count
     var i = 0
     while i < n {
-        if i + 8 <= n, UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)) & 0x8080_8080_8080_8080 == 0 {
-            i += 8
-            continue
+        if i + 8 <= n {
+            let high = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)) & 0x8080_8080_8080_8080
+            if high == 0 {
+                i += 8
+                continue
+            }
+            i += high.trailingZeroBitCount / 8  // past the ASCII bytes before the first other one
         }
         let c = p[i]
         if c < 0x80 {
