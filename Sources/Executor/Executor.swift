@@ -12,34 +12,90 @@ public final class Executor {
     private let store: WeightStore
     private let inverseFrequencies: [Float]
 
-    /// Prepares to run `graph`. `threads` sets OpenBLAS's thread count (default: all cores).
-    public init(graph: ModelGraph, threads: Int? = nil) {
+    /// The KV cache's element type for new sessions.
+    public let kv: KVCacheType
+
+    /// Prepares to run `graph`. `threads` sets OpenBLAS's thread count (default: all cores); `kv` the KV
+    /// cache's element type.
+    public init(graph: ModelGraph, threads: Int? = nil, kv: KVCacheType = .f32) {
         self.graph = graph
+        self.kv = kv
         self.store = WeightStore(weights: graph.weights)
         self.inverseFrequencies = graph.config.rope.map(Kernels.ropeInverseFrequencies) ?? []
         Kernels.setBLASThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
     }
 
-    /// Widens or dequantizes every weight now rather than on first use.
-    public func preload() throws { try store.preload() }
+    /// The memory plan, computed (and checked) on the first run or preload.
+    private var memory: MemoryPlan?
 
-    /// Key/value cache of one sequence.
+    /// Widens or dequantizes every weight now rather than on first use.
+    public func preload() throws {
+        if memory == nil {
+            let plan = try Executor.memoryPlan(graph, kv: kv)
+            try Executor.requireFits(plan, tokens: 1)
+            memory = plan
+        }
+        try store.preload()
+    }
+
+    /// Key/value cache of one sequence, in float32 or float16 (`--kv f16`: half the memory; each layer's
+    /// cache is widened to float32 for the attention that reads it, so the arithmetic stays float32 and
+    /// only the cached values are rounded to f16).
     public final class Session {
+        let kv: KVCacheType
         var keys: [[Float]]
         var values: [[Float]]
+        var keys16: [[Float16]]
+        var values16: [[Float16]]
         /// Tokens seen so far.
         public private(set) var length = 0
 
-        init(layers: Int) {
+        init(layers: Int, kv: KVCacheType) {
+            self.kv = kv
             keys = Array(repeating: [], count: layers)
             values = Array(repeating: [], count: layers)
+            keys16 = Array(repeating: [], count: layers)
+            values16 = Array(repeating: [], count: layers)
         }
 
         func advance(by n: Int) { length += n }
+
+        /// Appends one pass's keys and values to `layer`'s cache.
+        func append(layer: Int, keys k: [Float], values v: [Float]) {
+            switch kv {
+            case .f32:
+                keys[layer] += k
+                values[layer] += v
+            case .f16:
+                keys16[layer] += k.map { Float16($0) }
+                values16[layer] += v.map { Float16($0) }
+            }
+        }
+
+        /// `layer`'s cached keys and values as float32.
+        func withLayer<R>(_ layer: Int, _ body: (UnsafePointer<Float>, UnsafePointer<Float>) throws -> R) rethrows -> R {
+            switch kv {
+            case .f32:
+                return try keys[layer].withUnsafeBufferPointer { kp in
+                    try values[layer].withUnsafeBufferPointer { vp in try body(kp.baseAddress!, vp.baseAddress!) }
+                }
+            case .f16:
+                let kf = keys16[layer].map { Float($0) }, vf = values16[layer].map { Float($0) }
+                return try kf.withUnsafeBufferPointer { kp in
+                    try vf.withUnsafeBufferPointer { vp in try body(kp.baseAddress!, vp.baseAddress!) }
+                }
+            }
+        }
+
+        /// Bytes the cache holds.
+        public var bytes: Int {
+            kv == .f32 ? 4 * (keys.reduce(0) { $0 + $1.count } + values.reduce(0) { $0 + $1.count })
+                : 2 * (keys16.reduce(0) { $0 + $1.count } + values16.reduce(0) { $0 + $1.count })
+        }
     }
 
     /// A fresh cache.
-    public func makeSession() -> Session { Session(layers: graph.config.layers) }
+    public func makeSession() -> Session { Session(layers: graph.config.layers, kv: kv) }
 
     /// Runs a batch `[B][T]` from scratch and records the named activations (all when `record` is nil).
     public func run(batch: [[Int]], record: Set<String>? = nil) throws -> Activations {
@@ -64,7 +120,9 @@ public final class Executor {
 
     /// Runs `tokens` after whatever `session` has seen; records activations for these tokens
     /// (shapes with B = 1; attention probabilities `[1, H, T, S]` over all S cached positions).
-    public func run(tokens: [Int], session: Session, record: Set<String>? = nil) throws -> Activations {
+    /// With `lastLogits`, the head runs on the last position only and `logits` is recorded as `[1, 1, vocab]`
+    /// (what llama-bench times; nothing else may be recorded from the head's input rows).
+    public func run(tokens: [Int], session: Session, record: Set<String>? = nil, lastLogits: Bool = false) throws -> Activations {
         let c = graph.config
         let rows = tokens.count
         let start = session.length
@@ -75,8 +133,19 @@ public final class Executor {
         if c.learnedPositions, start + rows > c.maxPositions {
             throw ExecutorError("\(start + rows) positions exceed the model's \(c.maxPositions) learned positions")
         }
+        if memory == nil {
+            // Before anything is widened or run: every weight readable, the owned working set in memory.
+            let plan = try Executor.memoryPlan(graph, kv: kv)
+            try Executor.requireFits(plan, tokens: start + rows)
+            memory = plan
+        }
         var buffers = [String: [Float]]()
         var out = Activations()
+        // The linear op whose output is recorded as logits, when only its last row is wanted.
+        let headOutput: String? = lastLogits && rows > 1 ? graph.ops.lazy.compactMap { op -> String? in
+            if case .record("logits", let x) = op { return x }
+            return nil
+        }.first : nil
         let lastUse = lastUses()
         func wanted(_ n: String) -> Bool { record?.contains(n) ?? true }
 
@@ -127,17 +196,20 @@ public final class Executor {
                 let bp = try b.map { try store.pointer($0) }
                 let outF = bw.shape[0]
                 let inF = bw.shape[1]
+                // The head over the last position only (lastLogits): one row in, one row out.
+                let lastOnly = o == headOutput
+                let n = lastOnly ? 1 : rows
+                let first = lastOnly ? (rows - 1) * inF : 0
                 if let sm = try store.stored(w) {
-                    buffers[o] = try output(rows * outF) { y in
-                        buffers[x]!.withUnsafeBufferPointer { Kernels.linearStored($0.baseAddress!, rows: rows, weight: sm, bias: bp, into: y) }
+                    buffers[o] = try output(n * outF) { y in
+                        buffers[x]!.withUnsafeBufferPointer { Kernels.linearStored($0.baseAddress! + first, rows: n, weight: sm, bias: bp, into: y) }
                     }
                     break
                 }
                 let wp = try store.pointer(w)
-                // The head only needs the last position when the caller records nothing else of it.
-                buffers[o] = try output(rows * outF) { y in
+                buffers[o] = try output(n * outF) { y in
                     buffers[x]!.withUnsafeBufferPointer {
-                        Kernels.linear($0.baseAddress!, rows: rows, inFeatures: inF, weight: wp, outFeatures: outF, transposed: bw.transposed, bias: bp, into: y)
+                        Kernels.linear($0.baseAddress! + first, rows: n, inFeatures: inF, weight: wp, outFeatures: outF, transposed: bw.transposed, bias: bp, into: y)
                     }
                 }
             case .activation(let o, let x, let kind):
@@ -165,21 +237,18 @@ public final class Executor {
                 }
                 buffers[x] = v
             case .attention(let o, let q, let k, let v, let layer, let probsName):
-                session.keys[layer] += buffers[k]!
-                session.values[layer] += buffers[v]!
+                session.append(layer: layer, keys: buffers[k]!, values: buffers[v]!)
                 let keys = start + rows
                 let wantProbs = wanted(probsName)
                 var probs = wantProbs ? [Float](repeating: 0, count: c.heads * rows * keys) : []
                 let qv = buffers[q]!
                 buffers[o] = try output(rows * c.heads * c.headDim) { y in
                     qv.withUnsafeBufferPointer { qp in
-                        session.keys[layer].withUnsafeBufferPointer { kp in
-                            session.values[layer].withUnsafeBufferPointer { vp in
-                                probs.withUnsafeMutableBufferPointer { pp in
-                                    Kernels.attention(
-                                        q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!, rows: rows, start: start, config: c,
-                                        layer: layer, into: y, probs: wantProbs ? pp.baseAddress! : nil)
-                                }
+                        session.withLayer(layer) { kp, vp in
+                            probs.withUnsafeMutableBufferPointer { pp in
+                                Kernels.attention(
+                                    q: qp.baseAddress!, k: kp, v: vp, rows: rows, start: start, config: c,
+                                    layer: layer, into: y, probs: wantProbs ? pp.baseAddress! : nil)
                             }
                         }
                     }
@@ -188,7 +257,8 @@ public final class Executor {
             case .record(let name, let x):
                 if wanted(name) {
                     let v = buffers[x]!
-                    out.items.append(RecordedActivation(name: name, shape: [1, rows, v.count / rows], values: v))
+                    let r = x == headOutput ? 1 : rows
+                    out.items.append(RecordedActivation(name: name, shape: [1, r, v.count / r], values: v))
                 }
             }
             for name in lastUse[index] ?? [] { buffers[name] = nil }

@@ -65,12 +65,8 @@ final class WeightStore {
     /// The weight as a stored `[out, in]` matrix the kernels read without widening, or nil when it is
     /// f32, another dtype, laid out `[in, out]`, or WEIGHTKIT_WIDEN=1.
     func stored(_ name: String) throws -> StoredMatrix? {
-        if StoredMatrix.widenAll { return nil }
-        guard let w = weights[name], !w.transposed, w.source.shape.count == 2, let code = StoredMatrix.code(w.source.dtype) else {
-            return nil
-        }
+        guard let w = weights[name], Self.keptAsStored(w), let code = StoredMatrix.code(w.source.dtype) else { return nil }
         let rows = w.source.shape[0], cols = w.source.shape[1]
-        if w.source.dtype.isQuantized, cols % w.source.dtype.blockSize != 0 { return nil }
         if let s = storedViews[w.source.name] { return s }
         let data = try w.source.bytes()
         let base: UnsafeRawPointer? = data.withUnsafeBytes { $0.baseAddress }
@@ -78,6 +74,13 @@ final class WeightStore {
         let m = StoredMatrix(type: code, base: base, rows: rows, cols: cols, data: data)
         storedViews[w.source.name] = m
         return m
+    }
+
+    /// Whether `w` is read by the stored kernels rather than widened: a dtype they read, `[out, in]`,
+    /// whole blocks per row, and WEIGHTKIT_WIDEN unset.
+    static func keptAsStored(_ w: BoundWeight) -> Bool {
+        guard !StoredMatrix.widenAll, !w.transposed, w.source.shape.count == 2, StoredMatrix.code(w.source.dtype) != nil else { return false }
+        return !w.source.dtype.isQuantized || w.source.shape[1] % w.source.dtype.blockSize == 0
     }
 
     /// Widens every weight the stored kernels do not read (so a benchmark times only the forward pass).

@@ -21,17 +21,22 @@ public enum Benchmark {
     /// Times `runs` forward passes over `tokens` tokens, then `decode` single-token steps after a
     /// prompt of `tokens` tokens (median per step), recording only the logits.
     /// `ids`, when given, replaces the synthetic tokens (and `n` is their count).
-    public static func run(model: LoadedModel, tokens count: Int, runs: Int, decode: Int, threads: Int? = nil, ids given: [Int]? = nil) throws -> (forward: Timing, decode: Timing?) {
-        let executor = Executor(graph: model.graph, threads: threads)
+    /// `lastLogits`: the head over the last position only (as llama-bench times prefill); `kv`: the KV
+    /// cache's element type.
+    public static func run(
+        model: LoadedModel, tokens count: Int, runs: Int, decode: Int, threads: Int? = nil, ids given: [Int]? = nil,
+        lastLogits: Bool = false, kv: KVCacheType = .f32
+    ) throws -> (forward: Timing, decode: Timing?) {
+        let executor = Executor(graph: model.graph, threads: threads, kv: kv)
         try executor.preload()
         let ids = given ?? tokens(count: count, vocab: model.graph.config.vocabSize)
         let n = ids.count
         let record: Set<String> = ["logits"]
-        _ = try executor.run(tokens: ids, session: executor.makeSession(), record: record)  // warm-up
+        _ = try executor.run(tokens: ids, session: executor.makeSession(), record: record, lastLogits: lastLogits)  // warm-up
         var times = [Double]()
         for _ in 0..<runs {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            _ = try executor.run(tokens: ids, session: executor.makeSession(), record: record)
+            _ = try executor.run(tokens: ids, session: executor.makeSession(), record: record, lastLogits: lastLogits)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
         if Executor.profiling { Executor.printProfile() }

@@ -39,10 +39,10 @@ public final class Generator {
     public let tokenizer: Tokenizer
     let executor: Executor
 
-    public init(model: LoadedModel, tokenizer: Tokenizer) {
+    public init(model: LoadedModel, tokenizer: Tokenizer, kv: KVCacheType = .f32) {
         self.model = model
         self.tokenizer = tokenizer
-        executor = Executor(graph: model.graph)
+        executor = Executor(graph: model.graph, kv: kv)
     }
 
     /// Runs the prompt, then decodes up to `options.maxTokens` tokens, calling `onToken` after each.

@@ -39,6 +39,7 @@ struct Generate: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "Sample from the K most likely tokens only (0: all).") var topK = 0
     @Option(name: .customLong("top-p"), help: "Sample from the smallest set of tokens whose probability reaches P.") var topP: Float = 1
     @Option(help: "Seed for sampling.") var seed: UInt64 = 0
+    @Option(help: "KV cache element type: f32 or f16 (half the memory).") var kv: KVCacheType = .f32
     @Flag(help: "Apply the tokenizer's chat template to the prompt (as one user message).") var chat = false
     @Option(help: "With --chat: a system message before the user's.") var system: String?
     @Flag(name: .customLong("ignore-eos"), help: "Do not stop at end-of-generation tokens.") var ignoreEos = false
@@ -83,7 +84,7 @@ struct Generate: ParsableCommand {
             options.topP = topP
             options.seed = seed
             options.stopAtEndOfGeneration = !ignoreEos
-            let generator = Generator(model: m, tokenizer: tok)
+            let generator = Generator(model: m, tokenizer: tok, kv: kv)
             var stream = TextStream(tokenizer: tok, prefixIds: promptIds)
             let result = try generator.generate(promptIds: promptIds, options: options) { id in
                 guard !json else { return }

@@ -52,6 +52,12 @@ struct Inspect: ParsableCommand {
             var tokenizerError: String? = nil
             do { tokenizer = try ModelTokenizer.load(for: path) } catch { tokenizerError = "\(error)" }
             let rows = graph?.config.vocabSize
+            // What running it would take (nil when the graph is not runnable; the reason is printed).
+            var memoryPlan: MemoryPlan? = nil
+            var memoryError: String? = nil
+            if let graph {
+                do { memoryPlan = try Executor.memoryPlan(graph) } catch { memoryError = "\(error)" }
+            }
             if json {
                 printJSON(.object([
                     ("format", .string(c.format.rawValue)), ("files", .array(c.files.map { .string($0) })),
@@ -62,6 +68,9 @@ struct Inspect: ParsableCommand {
                     ("config", graph?.config.json ?? .null),
                     ("model_error", modelError.map { .string($0) } ?? .null),
                     ("parameters", .int(parameters)),
+                    ("memory", memoryPlan.map { p in
+                        .object([("mapped_weight_bytes", .int(p.mappedBytes)), ("owned_weight_bytes", .int(p.ownedBytes)), ("kv_bytes_per_token", .int(p.kvBytesPerToken))])
+                    } ?? .null),
                     ("tensors", .array(c.entries.map { e in
                         .object([
                             ("name", .string(e.name)), ("dtype", .string(e.dtype.rawValue)), ("shape", .array(e.shape.map { .int($0) })),
@@ -81,6 +90,8 @@ struct Inspect: ParsableCommand {
                 print("  architecture  not recognised: \(modelError ?? "")")
             }
             print("  parameters    \(grouped(parameters))")
+            if let memoryPlan { print("  memory        \(memoryLine(memoryPlan))") }
+            if let memoryError { print("  memory        cannot run: \(memoryError)") }
             if let cp = c.configPath { print("  config.json   \(cp)") }
             for (i, line) in c.details.enumerated() { print("  \(i == 0 ? c.format.rawValue.padded(12) : "".padded(12))  \(line)") }
             if let t = tokenizer {

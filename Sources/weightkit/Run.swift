@@ -25,6 +25,7 @@ struct Run: ParsableCommand {
     @Option(help: "Text to encode with the model's tokenizer (instead of --tokens).") var prompt: String?
     @Option(help: "How many next tokens to show.") var top = 10
     @Option(help: "Write the activations to this .safetensors file.") var dump: String?
+    @Option(help: "KV cache element type: f32 or f16 (half the memory).") var kv: KVCacheType = .f32
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -32,7 +33,7 @@ struct Run: ParsableCommand {
         try guarded {
             let m = try LoadedModel.open(model)
             let (ids, tokenizer) = try resolveInput(tokens: tokens, prompt: prompt, model: model, config: m.graph.config)
-            let executor = Executor(graph: m.graph)
+            let executor = Executor(graph: m.graph, kv: kv)
             let acts = try executor.run(batch: [ids], record: dump == nil ? ["logits"] : nil)
             let logits = acts["logits"]!
             let v = m.graph.config.vocabSize

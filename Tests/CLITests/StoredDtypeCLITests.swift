@@ -53,3 +53,57 @@ struct StoredDtypeCLITests {
         }
     }
 }
+
+@Suite("refusals before anything runs")
+struct RunRefusalCLITests {
+    @Test("a weight in a dtype the executor cannot read is refused by name, exit 2, nothing on stdout")
+    func unsupportedDtype() throws {
+        let dir = RepoPaths.temporaryDirectory("iq")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let f32 = dir + "/f32.gguf", iq = dir + "/iq.gguf"
+        let r = try Subprocess.run([CLITests.binary, "convert", Fixtures.path("gpt2-trained"), f32])
+        #expect(r.status == 0, "\(r.stderr)")
+        // gguf-py rewrites the file with blk.0.ffn_down.weight ([64, 256]) as IQ2_XS bytes (74 per 256).
+        _ = try Python.check("""
+            import sys, numpy as np, gguf
+            r = gguf.GGUFReader(sys.argv[1])
+            w = gguf.GGUFWriter(sys.argv[2], r.fields['general.architecture'].contents())
+            for name, f in r.fields.items():
+                if name.startswith('GGUF.') or name == 'general.architecture': continue
+                t = f.types[0]
+                if t == gguf.GGUFValueType.ARRAY: w.add_key_value(name, f.contents(), t, sub_type=f.types[-1])
+                else: w.add_key_value(name, f.contents(), t)
+            for t in r.tensors:
+                if t.name == 'blk.0.ffn_down.weight':
+                    raw = np.random.default_rng(0).integers(0, 256, size=(64, 74), dtype=np.uint8)
+                    w.add_tensor(t.name, raw, raw_dtype=gguf.GGMLQuantizationType.IQ2_XS)  # byte shape [64, 74]
+                else:
+                    w.add_tensor(t.name, np.asarray(t.data))
+            w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+            """, [f32, iq])
+        for args in [["run", iq, "--tokens", "1,2,3"], ["bench", iq, "--tokens", "4", "--runs", "1"]] {
+            let p = try Subprocess.run([CLITests.binary] + args)
+            #expect(p.status == 2, "\(args[0]): \(p.stderr)")
+            #expect(p.stderr == "weightkit: IQ2_XS weights cannot be run yet: blk.0.ffn_down.weight\n", "\(args[0])")
+            #expect(p.stdout.isEmpty, "\(args[0]): \(p.stdout)")
+        }
+        let i = try Subprocess.run([CLITests.binary, "inspect", iq])
+        #expect(i.status == 0)
+        #expect(i.stdout.contains("cannot run: IQ2_XS weights cannot be run yet: blk.0.ffn_down.weight"))
+    }
+
+    @Test("a working set larger than the available memory is refused up front with the numbers")
+    func memory() throws {
+        var env = ProcessInfo.processInfo.environment
+        env["WEIGHTKIT_MEMORY_BYTES"] = "100000"
+        env["WEIGHTKIT_WIDEN"] = "1"  // every Q8_0 matrix widened: owned memory
+        let p = try Subprocess.run([CLITests.binary, "run", Fixtures.path("gpt2-tiny", "model-q8_0.gguf"), "--tokens", "1,2,3"], environment: env)
+        #expect(p.status == 2, "\(p.stderr)")
+        #expect(p.stdout.isEmpty)
+        #expect(p.stderr.hasPrefix("weightkit: the model needs "), "\(p.stderr)")
+        #expect(p.stderr.hasSuffix(" of KV cache per token), 97.7 KiB available\n"), "\(p.stderr)")
+        env["WEIGHTKIT_MEMORY_BYTES"] = String(1 << 30)
+        let ok = try Subprocess.run([CLITests.binary, "run", Fixtures.path("gpt2-tiny", "model-q8_0.gguf"), "--tokens", "1,2,3"], environment: env)
+        #expect(ok.status == 0, "\(ok.stderr)")
+    }
+}
