@@ -32,3 +32,19 @@ public struct ReferenceFile: Sendable {
         return ReferenceFile(path: path, inputIDs: batch, tensors: tensors, metadata: f.metadata)
     }
 }
+
+extension ReferenceFile {
+    /// Whether a checkpoint is a reference activation file rather than weights: safetensors with an
+    /// integer [B, T] `input_ids` and otherwise only `logits`, `hidden_states.{i}` and `attentions.{i}`.
+    public static func isReference(_ c: Checkpoint) -> Bool {
+        guard c.format == .safetensors, let ids = c["input_ids"], ids.dtype.isInteger, ids.shape.count == 2 else { return false }
+        let others = c.entries.filter { $0.name != "input_ids" }
+        return !others.isEmpty && others.allSatisfy { e in
+            if e.name == "logits" { return true }
+            for prefix in ["hidden_states.", "attentions."] where e.name.hasPrefix(prefix) {
+                return Int(e.name.dropFirst(prefix.count)) != nil
+            }
+            return false
+        }
+    }
+}

@@ -12,16 +12,27 @@ struct Analyze: ParsableCommand {
             Definitions, algorithms and tolerances: Formats/analysis.md.
 
             Examples:
-              weightkit analyze attention-spectrum Fixtures/gpt1-tiny Fixtures/gpt2-tiny --tokens 0,95,7,36,65,94,27,56 --plot spectra.svg
+              weightkit analyze attention-spectrum Fixtures/gpt1-tiny Fixtures/gpt2-tiny \\
+                  --tokens 0,95,7,36,65,94,27,56 --plot spectra.svg
               weightkit analyze rank-collapse --depth 12 --samples 32 --plot collapse.svg
-              weightkit analyze logit-lens Fixtures/gpt2-tiny --tokens 0,95,7,36 --top 3 --plot lens.svg
-              weightkit analyze depth-mixing Fixtures/gpt2-trained --prompt "def f(x):" --plot mixing.svg
+              weightkit analyze logit-lens Fixtures/gpt2-tiny --tokens 0,95,7,36 --top 3 \\
+                  --plot lens.svg
+              weightkit analyze depth-mixing Fixtures/gpt2-trained --prompt "def f(x):" \\
+                  --plot mixing.svg
             """,
         subcommands: [AnalyzeAttentionSpectrum.self, AnalyzeRankCollapse.self, AnalyzeLogitLens.self, AnalyzeDepthMixing.self])
 }
 
+/// Refuses a --plot path that does not end in .svg: the plots are SVG and nothing else, and a
+/// file named .png holding SVG text would mislead.
+func checkPlotPath(_ path: String?) throws {
+    guard let path, !path.lowercased().hasSuffix(".svg") else { return }
+    throw ValidationError("--plot writes SVG; give a path ending in .svg (got '\(path)')")
+}
+
 /// Writes an SVG document and says where on stderr, so stdout stays a table or JSON.
 func writePlot(_ svg: String, to path: String) throws {
+    try checkPlotPath(path)
     do {
         try svg.write(toFile: path, atomically: true, encoding: .utf8)
     } catch {

@@ -17,10 +17,13 @@ struct AnalyzeAttentionSpectrum: ParsableCommand {
             Several models go on one plot: one line each (mean over heads) with a band from min to max.
 
             Examples:
-              weightkit analyze attention-spectrum Fixtures/gpt2-tiny --tokens 0,95,7,36,65,94,27,56
-              weightkit analyze attention-spectrum Fixtures/gpt1-tiny Fixtures/gpt2-tiny Fixtures/llama-gqa \\
-                  --reference Fixtures/gpt2-tiny/reference.safetensors --plot spectra.svg
-              weightkit analyze attention-spectrum Fixtures/llama-gqa --tokens 1,2,3,4 --csv > spectra.csv
+              weightkit analyze attention-spectrum Fixtures/gpt2-tiny \\
+                  --tokens 0,95,7,36,65,94,27,56
+              weightkit analyze attention-spectrum Fixtures/gpt1-tiny Fixtures/gpt2-tiny \\
+                  Fixtures/llama-gqa --reference Fixtures/gpt2-tiny/reference.safetensors \\
+                  --plot spectra.svg
+              weightkit analyze attention-spectrum Fixtures/llama-gqa --tokens 1,2,3,4 \\
+                  --csv > spectra.csv
             """)
 
     @Argument(help: "One or more weight files or model directories.") var models: [String]
@@ -32,6 +35,7 @@ struct AnalyzeAttentionSpectrum: ParsableCommand {
     @Option(help: "Write an SVG line chart to this path.") var plot: String?
 
     func validate() throws {
+        try checkPlotPath(plot)
         if models.isEmpty { throw ValidationError("give at least one MODEL") }
         if [tokens != nil, reference != nil, prompt != nil].filter({ $0 }).count != 1 {
             throw ValidationError("give exactly one of --tokens 1,2,3, --prompt TEXT or --reference REF.safetensors")

@@ -22,8 +22,10 @@ struct AnalyzeDepthMixing: ParsableCommand {
             --plot-shares the shares. Definitions: Formats/analysis.md.
 
             Examples:
-              weightkit analyze depth-mixing Fixtures/gpt2-trained --prompt "def f(self, x):" --plot mixing.svg
-              weightkit analyze depth-mixing Fixtures/gpt1-trained --prompt "import os" --json
+              weightkit analyze depth-mixing Fixtures/gpt2-trained \\
+                  --prompt "def f(self, x):" --plot mixing.svg
+              weightkit analyze depth-mixing Fixtures/gpt1-trained --prompt "import os" \\
+                  --json
               weightkit analyze depth-mixing Fixtures/llama-gqa --tokens 1,2,3,4
             """)
 
@@ -35,6 +37,7 @@ struct AnalyzeDepthMixing: ParsableCommand {
     @Option(help: "Write an SVG heatmap of the shares to this path.") var plotShares: String?
 
     func validate() throws {
+        try checkPlotPath(plot)
         if (tokens == nil) == (prompt == nil) { throw ValidationError("give exactly one of --tokens 1,2,3 or --prompt TEXT") }
     }
 

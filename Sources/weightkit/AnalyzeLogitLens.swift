@@ -18,10 +18,13 @@ struct AnalyzeLogitLens: ParsableCommand {
             has a tokenizer (spaces as ␣, newlines as ↵), as ids otherwise.
 
             Examples:
-              weightkit analyze logit-lens Fixtures/gpt2-tiny --tokens 0,95,7,36,65,94,27,56
+              weightkit analyze logit-lens Fixtures/gpt2-tiny \\
+                  --tokens 0,95,7,36,65,94,27,56
               weightkit analyze logit-lens Fixtures/llama-gqa --tokens 1,2,3 --top 5 --json
-              weightkit analyze logit-lens Fixtures/gpt1-tiny --tokens 0,95,7,36 --plot lens.svg
-              weightkit analyze logit-lens Fixtures/gpt2-trained --prompt "def __init__(self):" --plot lens.svg
+              weightkit analyze logit-lens Fixtures/gpt1-tiny --tokens 0,95,7,36 \\
+                  --plot lens.svg
+              weightkit analyze logit-lens Fixtures/gpt2-trained \\
+                  --prompt "def __init__(self):" --plot lens.svg
             """)
 
     @Argument(help: "A weight file or model directory.") var model: String
@@ -32,6 +35,7 @@ struct AnalyzeLogitLens: ParsableCommand {
     @Option(help: "Write an SVG heatmap to this path.") var plot: String?
 
     func validate() throws {
+        try checkPlotPath(plot)
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
     }
 

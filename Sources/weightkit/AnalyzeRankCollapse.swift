@@ -37,8 +37,10 @@ struct AnalyzeRankCollapse: ParsableCommand {
             Examples:
               weightkit analyze rank-collapse
               weightkit analyze rank-collapse --mask none,causal --plot collapse.svg
-              weightkit analyze rank-collapse --setup causal --depth 24 --width 64 --heads 4 --samples 8 --seed 7 --relative
-              weightkit analyze rank-collapse --model Fixtures/gpt2-trained --prompt "def f(x):" --json
+              weightkit analyze rank-collapse --setup causal --depth 24 --width 64 \\
+                  --heads 4 --samples 8 --seed 7 --relative
+              weightkit analyze rank-collapse --model Fixtures/gpt2-trained \\
+                  --prompt "def f(x):" --json
             """)
 
     @Option(help: "Synthetic stacks: published (PyTorch's experiment) or causal (GPT-style).") var setup: StackSetup = .published
@@ -56,6 +58,7 @@ struct AnalyzeRankCollapse: ParsableCommand {
     @Option(help: "Write an SVG line chart (log scale) to this path.") var plot: String?
 
     func validate() throws {
+        try checkPlotPath(plot)
         if model.isEmpty {
             if prompt != nil { throw ValidationError("--prompt goes with --model") }
         } else {

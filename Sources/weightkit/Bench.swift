@@ -12,7 +12,8 @@ struct Bench: ParsableCommand {
             N-token prompt. Prints median and min seconds and tokens/s. Compare against a baseline \
             run on the same machine in the same session (Benchmarks/run.sh does this for PyTorch).
 
-            Example: weightkit bench /tmp/gpt2-124m --tokens 128 --runs 5 --decode 16 --json
+            Example:
+              weightkit bench /tmp/gpt2-124m --tokens 128 --runs 5 --decode 16 --json
             """)
 
     @Argument(help: "A weight file or model directory.") var model: String

@@ -18,8 +18,10 @@ struct Compare: ParsableCommand {
             --max-kl X makes it a check: exit 1 when the mean KL exceeds X.
 
             Examples:
-              weightkit compare Fixtures/gpt2-tiny Fixtures/gpt2-tiny/model-q8_0.gguf --tokens 0,95,7,36
-              weightkit compare model/ model-q4_0.gguf --text-file wiki.txt --ctx 256 --json
+              weightkit compare Fixtures/gpt2-tiny Fixtures/gpt2-tiny/model-q8_0.gguf \\
+                  --tokens 0,95,7,36
+              weightkit compare model/ model-q4_0.gguf --text-file wiki.txt --ctx 256 \\
+                  --json
               weightkit compare model/ model-q8_0.gguf --prompt "Hello" --max-kl 0.01
             """)
 

@@ -59,7 +59,8 @@ struct Convert: ParsableCommand {
             Examples:
               weightkit convert Fixtures/gpt2-tiny gpt2.gguf --dtype q8_0
               weightkit convert Fixtures/llama-gqa/model.gguf llama-hf/
-              weightkit convert Fixtures/pytorch/gpt2-tiny/pytorch_model.bin model.safetensors
+              weightkit convert Fixtures/pytorch/gpt2-tiny/pytorch_model.bin \\
+                  model.safetensors
               weightkit convert big-model/ out/ --dtype bf16 --shard-size 2GB
             """)
 
@@ -158,6 +159,7 @@ enum ConvertSignals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { sig in
                 PendingFiles.unlinkAll()
+                ProgressBar.endLineAfterSignal()
                 signal(sig, SIG_DFL)
                 raise(sig)
             }

@@ -28,7 +28,8 @@ struct Generate: ParsableCommand {
 
             Examples:
               weightkit generate Fixtures/gpt2-text --prompt "The meaning of" -n 16
-              weightkit generate model.gguf --prompt "Hi" --chat --temperature 0.8 --top-p 0.9 --seed 7
+              weightkit generate model.gguf --prompt "Hi" --chat --temperature 0.8 \\
+                  --top-p 0.9 --seed 7
               weightkit generate Fixtures/llama-spm --prompt "Hello" -n 16 --json
             """)
 

@@ -31,6 +31,8 @@ struct Inspect: ParsableCommand {
         try guarded {
             let c = try Checkpoint.open(path)
             if let name = tensor { return try showTensor(c, name) }
+            // Activations, not weights (Inspect+Reference).
+            if ReferenceFile.isReference(c) { return try showReference(c) }
             let graph: ModelGraph?
             let modelError: String?
             do {
@@ -168,11 +170,13 @@ struct Inspect: ParsableCommand {
         return out
     }
 
+    /// A metadata value as JSON. Every array has one shape, whatever its length:
+    /// `{"type": "array", "element_type", "count", "values": [the first 16 at most], "complete": count ≤ 16}`.
     func metadataJSON(_ v: MetadataValue) -> JSONValue {
-        if case .array(let t, let items) = v, items.count > 16 {
+        if case .array(let t, let items) = v {
             return .object([
                 ("type", .string("array")), ("element_type", .string(t.name)), ("count", .int(items.count)),
-                ("first", .array(items.prefix(8).map(\.json))),
+                ("values", .array(items.prefix(16).map(\.json))), ("complete", .bool(items.count <= 16)),
             ])
         }
         return v.json

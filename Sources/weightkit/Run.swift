@@ -16,7 +16,8 @@ struct Run: ParsableCommand {
             says); with a tokenizer the next tokens are shown as text with their probabilities.
 
             Examples:
-              weightkit run Fixtures/gpt2-tiny --tokens 1,2,3 --top 5 --dump /tmp/acts.safetensors
+              weightkit run Fixtures/gpt2-tiny --tokens 1,2,3 --top 5 \\
+                  --dump /tmp/acts.safetensors
               weightkit run Fixtures/gpt2-text --prompt "The meaning of"
             """)
 

@@ -27,4 +27,7 @@ struct WeightKitCommand: ParsableCommand {
             Inspect.self, Graph.self, Run.self, Tokenize.self, Generate.self, Verify.self, Bench.self, Analyze.self,
             Convert.self, Diff.self, Compare.self,
         ])
+
+    /// argument-parser's entry point with WeightKit's exit codes (CommandLineEntry).
+    static func main() { CommandLineEntry.main() }
 }

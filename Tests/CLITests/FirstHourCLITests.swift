@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+import TestSupport
+import WeightKit
+
+/// What a newcomer meets first: usage errors, --version, --help, inspect on a reference file,
+/// a reference of another model, a Ctrl-C'd progress bar, files written only beside OUT.
+@Suite("weightkit: usage, version, help, references")
+struct FirstHourCLITests {
+    func wk(_ args: [String], environment: [String: String]? = nil) throws -> ProcessResult {
+        try Subprocess.run([CLITests.binary] + args, environment: environment)
+    }
+
+    @Test("usage errors exit 2 and show the usage line of the command at hand", arguments: [
+        (["run", "Fixtures/gpt2-tiny", "--tokens", "1", "--top", "0"], "Usage: weightkit run "),  // thrown while running
+        (["verify", "Fixtures/gpt2-tiny"], "Usage: weightkit verify "),  // a missing option
+        (["verify", "Fixtures/gpt2-tiny", "--reference", "r.safetensors", "--atol", "-1"], "Usage: weightkit verify "),
+        (["inspect", "--bogus", "x"], "Usage: weightkit inspect "),
+        (["analyze", "logit-lens", "Fixtures/gpt2-tiny", "--tokens", "1", "--top", "0"], "Usage: weightkit analyze logit-lens "),
+        (["analyze", "rank-collapse", "--model", "Fixtures/gpt2-tiny", "--tokens", "1"], "Usage: weightkit analyze rank-collapse "),
+    ])
+    func usageErrors(args: [String], usage: String) throws {
+        let r = try wk(args)
+        #expect(r.status == 2, "\(args): \(r.stderr)")
+        #expect(r.stderr.hasPrefix("Error: "), "\(r.stderr)")
+        #expect(r.stderr.contains(usage), "\(args): \(r.stderr)")
+        #expect(!r.stderr.contains("Usage: weightkit <subcommand>"), "\(r.stderr)")
+        #expect(r.stdout.isEmpty)
+    }
+
+    @Test("a mistyped command exits 2 and suggests the nearest one", arguments: [
+        (["verfy", "x"], "'verfy' is not a weightkit command. Did you mean 'verify'?"),
+        (["convrt", "a", "b"], "'convrt' is not a weightkit command. Did you mean 'convert'?"),
+        (["analyze", "logit-lenz"], "'logit-lenz' is not a weightkit analyze command. Did you mean 'logit-lens'?"),
+        (["analyze", "rank"], "'rank' is not a weightkit analyze command. Did you mean 'rank-collapse'?"),
+    ])
+    func mistypedCommand(args: [String], message: String) throws {
+        let r = try wk(args)
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("Error: " + message), "\(r.stderr)")
+        let rest = r.stderr.split(separator: "\n").dropFirst()
+        #expect(rest.allSatisfy { $0.count <= 80 }, "\(r.stderr)")
+    }
+
+    /// Every command path, found from the SUBCOMMANDS sections of --help (so new commands are checked too).
+    func commandPaths(_ prefix: [String] = []) throws -> [[String]] {
+        let help = try wk(prefix + ["--help"], environment: ["COLUMNS": "400"]).stdout
+        guard prefix.count < 3, let start = help.range(of: "SUBCOMMANDS:\n") else { return [prefix] }
+        // The section ends at its blank line (before "  See 'weightkit help <subcommand>' …").
+        let names = help[start.upperBound...].split(separator: "\n", omittingEmptySubsequences: false).prefix { $0.hasPrefix("  ") }
+            .compactMap { line -> String? in
+                let name = line.trimmingCharacters(in: .whitespaces).split(separator: " ").first.map(String.init)
+                return line.hasPrefix("   ") || name == "help" ? nil : name
+            }
+        return [prefix] + (try names.flatMap { try commandPaths(prefix + [$0]) })
+    }
+
+    /// Examples in --help fit 80 columns: rendered at 80 and at 400 columns they are the same
+    /// lines (nothing was wrapped mid-command), and no help line is wider than 80.
+    @Test func helpFitsEightyColumns() throws {
+        let commands = try commandPaths()
+        #expect(commands.count >= 15, "\(commands)")
+        func examples(_ text: String) -> [Substring] {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            guard let start = lines.firstIndex(where: { $0.hasPrefix("Example") }) else { return [] }
+            return Array(lines[start...].prefix { !$0.hasPrefix("USAGE:") })
+        }
+        for command in commands {
+            let narrow = try wk(command + ["--help"], environment: ["COLUMNS": "80"])
+            let wide = try wk(command + ["--help"], environment: ["COLUMNS": "400"])
+            #expect(narrow.status == 0 && wide.status == 0)
+            #expect(!examples(narrow.stdout).isEmpty, "\(command): no examples")
+            #expect(examples(narrow.stdout) == examples(wide.stdout), "\(command): examples wrapped at 80 columns")
+            for line in narrow.stdout.split(separator: "\n") where !line.hasPrefix("USAGE:") {
+                #expect(line.count <= 80, "\(command): \(line.count) columns: \(line)")
+            }
+        }
+    }
+
+    @Test("--plot refuses a path that is not .svg, before any work", arguments: [
+        ["analyze", "attention-spectrum", "Fixtures/gpt2-tiny", "--tokens", "1,2,3"],
+        ["analyze", "logit-lens", "Fixtures/gpt2-tiny", "--tokens", "1,2,3"],
+        ["analyze", "rank-collapse", "--samples", "1"],
+    ])
+    func plotMustBeSVG(args: [String]) throws {
+        let dir = RepoPaths.temporaryDirectory("plot-ext")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for name in ["p.png", "p.pdf", "p"] {
+            let r = try wk(args + ["--plot", dir + "/" + name])
+            #expect(r.status == 2, "\(r.stderr)")
+            #expect(r.stderr.contains("--plot writes SVG; give a path ending in .svg"), "\(r.stderr)")
+            #expect(r.stdout.isEmpty)
+        }
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).isEmpty)
+    }
+
+    @Test("inspect on a reference file says what it is and summarises it")
+    func inspectReference() throws {
+        let ref = Fixtures.path("gpt2-untied", "reference.safetensors")
+        let r = try wk(["inspect", ref])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("kind          reference activations"))
+        #expect(r.stdout.contains("weightkit verify MODEL --reference \(ref)"))
+        #expect(r.stdout.contains("input_ids     1 sequence of 8 tokens: 0 111 7 36 65 94 11 40"), "\(r.stdout)")
+        #expect(r.stdout.contains("activations   hidden_states.0…3 [1, 8, 48], attentions.0…2 [1, 3, 8, 8], logits [1, 8, 112]"), "\(r.stdout)")
+        #expect(r.stdout.contains("of a model    3 layers, hidden 48, 3 heads, vocab 112"), "\(r.stdout)")
+        #expect(!r.stdout.contains("not recognised"))
+        let j = try JSONParser.parse(try wk(["inspect", ref, "--json"]).stdout)
+        #expect(j["kind"]?.string == "reference activations")
+        #expect(j["architecture"] == .null)
+        #expect(j["reference"]?["layers"]?.int == 3 && j["reference"]?["heads"]?.int == 3 && j["reference"]?["vocab_size"]?.int == 112)
+        #expect(j["reference"]?["input_ids"]?.array?.first?.array?.compactMap(\.int) == [0, 111, 7, 36, 65, 94, 11, 40])
+        // A model is still a model.
+        #expect(try JSONParser.parse(try wk(["inspect", Fixtures.path("gpt2-tiny"), "--json"]).stdout)["reference"] == nil)
+    }
+
+    @Test("inspect --json gives every metadata array one shape, short or long")
+    func metadataArrays() throws {
+        let r = try wk(["inspect", Fixtures.path("gpt2-tiny", "model.gguf"), "--json"])
+        #expect(r.status == 0)
+        let meta = try JSONParser.parse(r.stdout)["metadata"]
+        let long = meta?["tokenizer.ggml.tokens"]  // 96 items
+        let short = meta?["tokenizer.ggml.merges"]  // 11 items
+        for (a, count) in [(long, 96), (short, 11)] {
+            #expect(a?.object?.map(\.0) == ["type", "element_type", "count", "values", "complete"], "\(String(describing: a))")
+            #expect(a?["type"]?.string == "array" && a?["element_type"]?.string == "str" && a?["count"]?.int == count)
+            #expect(a?["values"]?.array?.count == min(count, 16))
+            #expect(a?["complete"]?.bool == (count <= 16))
+        }
+        #expect(long?["values"]?.array?.first?.string == "t0")
+    }
+
+    /// A progress bar that Ctrl-C interrupts ends its line with "interrupted" (run under a
+    /// pseudo-terminal, as the bar is drawn only on a terminal).
+    @Test func interruptedProgressBarEndsItsLine() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }
+        let dir = RepoPaths.temporaryDirectory("bar")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // 48 tensors of 1M floats (192 MB), written by numpy (fast in a debug build too).
+        try Python.check("""
+            import sys, numpy as np
+            from safetensors.numpy import save_file
+            k = np.arange(1 << 20)
+            save_file({f"t{i}.weight": (((k * 7 + i) % 1000) * 0.001 - 0.5).astype(np.float32).reshape(1024, 1024)
+                       for i in range(48)}, sys.argv[1])
+            """, [dir + "/big.safetensors"])
+        // In the pseudo-terminal: start the conversion (with SIGINT at its default: a shell starts
+        // background jobs with it ignored); once the temporary has grown (the first tensor, and so the
+        // bar, is done) stop it, send SIGINT as Ctrl-C would, and let it continue: the signal is
+        // handled before it can run on, however fast the conversion.
+        let inner = """
+            env --default-signal=INT "$1" convert "$2/big.safetensors" "$2/out.gguf" --dtype q4_1 & p=$!
+            for i in $(seq 2000); do
+              t=$(ls -A "$2" | grep wk-tmp | head -n 1)
+              if [ -n "$t" ] && [ "$(stat -c %s "$2/$t" 2>/dev/null || echo 0)" -gt 1000000 ]; then break; fi
+            done
+            kill -STOP $p; kill -INT $p; kill -CONT $p; wait $p; echo "status $?"
+            """
+        let r = try Subprocess.run(["/usr/bin/script", "-qec", "sh -c '\(inner.replacingOccurrences(of: "'", with: "'\\''"))' sh \(CLITests.binary) \(dir)", "/dev/null"])
+        let text = r.stdout.replacingOccurrences(of: "\r", with: "")
+        #expect(text.contains("tensors"), "no progress bar drawn: \(text)")
+        #expect(text.contains("  interrupted\n"), "\(text.debugDescription)")
+        #expect(text.contains("status 130"), "\(text)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/out.gguf"))
+    }
+}
