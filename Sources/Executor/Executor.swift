@@ -49,6 +49,9 @@ public final class Executor {
         var values16: [[Float16]]
         /// Tokens seen so far.
         public private(set) var length = 0
+        /// Position of the first cached key: with a sliding window only the last `window − 1`
+        /// positions are kept between passes (the next token's window), the older ones dropped.
+        public private(set) var first = 0
 
         init(layers: Int, kv: KVCacheType) {
             self.kv = kv
@@ -58,7 +61,20 @@ public final class Executor {
             values16 = Array(repeating: [], count: layers)
         }
 
-        func advance(by n: Int) { length += n }
+        func advance(by n: Int, window: Int? = nil) {
+            length += n
+            guard let w = window, length - first > w - 1 else { return }
+            let drop = length - first - (w - 1)
+            let cached = length - first
+            for l in keys.indices {
+                func trim<T>(_ a: inout [T]) { if !a.isEmpty { a.removeFirst(a.count / cached * drop) } }
+                trim(&keys[l])
+                trim(&values[l])
+                trim(&keys16[l])
+                trim(&values16[l])
+            }
+            first += drop
+        }
 
         /// Appends one pass's keys and values to `layer`'s cache.
         func append(layer: Int, keys k: [Float], values v: [Float]) {
@@ -238,7 +254,7 @@ public final class Executor {
                 buffers[x] = v
             case .attention(let o, let q, let k, let v, let layer, let probsName):
                 session.append(layer: layer, keys: buffers[k]!, values: buffers[v]!)
-                let keys = start + rows
+                let keys = start + rows - session.first
                 let wantProbs = wanted(probsName)
                 var probs = wantProbs ? [Float](repeating: 0, count: c.heads * rows * keys) : []
                 let qv = buffers[q]!
@@ -248,7 +264,7 @@ public final class Executor {
                             probs.withUnsafeMutableBufferPointer { pp in
                                 Kernels.attention(
                                     q: qp.baseAddress!, k: kp, v: vp, rows: rows, start: start, config: c,
-                                    layer: layer, into: y, probs: wantProbs ? pp.baseAddress! : nil)
+                                    layer: layer, into: y, probs: wantProbs ? pp.baseAddress! : nil, first: session.first)
                             }
                         }
                     }
@@ -263,7 +279,7 @@ public final class Executor {
             }
             for name in lastUse[index] ?? [] { buffers[name] = nil }
         }
-        session.advance(by: rows)
+        session.advance(by: rows, window: c.slidingWindow)
         return out
     }
 

@@ -190,13 +190,16 @@ enum Kernels {
     /// and a max-subtracted softmax in between. Heads run in parallel, BLAS single-threaded.
     static func attention(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, rows: Int, start: Int, config c: ModelConfig,
-        layer: Int, into out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?
+        layer: Int, into out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?, first: Int = 0
     ) {
+        // Cached key j is position first + j (a sliding-window cache drops the oldest); query row t
+        // is position start + t and sees positions ≤ start + t, and with a window W only the last W.
         let hd = c.headDim
         let heads = c.heads
         let kvw = c.kvHeads * hd
         let qw = heads * hd
-        let keys = start + rows
+        let keys = start + rows - first
+        let window = c.slidingWindow
         let group = c.groupSize
         let scale = c.scaleByInverseLayer ? c.attentionScale / Float(layer + 1) : c.attentionScale
         let mask = c.mask
@@ -221,13 +224,17 @@ enum Kernels {
                 var r0 = 0
                 while r0 < rows {
                     let r1 = min(rows, r0 + attentionRowBlock)
-                    let visibleKeys = bidirectional ? keys : start + r1
+                    let visibleKeys = bidirectional ? keys : start + r1 - first
                     let block = scores + r0 * keys
                     cblas_sgemm(
                         CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(visibleKeys), Int32(hd), scale,
                         qh + r0 * qw, Int32(qw), kh, Int32(kvw), 0, block, Int32(keys))
                     for t in r0..<r1 {
-                        softmaxRow(scores + t * keys, keys: keys, visible: bidirectional ? keys : start + t + 1, mask: mask)
+                        let visible = bidirectional ? keys : start + t + 1 - first
+                        // Keys before the window get probability exactly 0.
+                        let lo = window.map { max(0, visible - $0) } ?? 0
+                        if lo > 0 { (scores + t * keys).update(repeating: 0, count: lo) }
+                        softmaxRow(scores + t * keys + lo, keys: keys - lo, visible: visible - lo, mask: mask)
                     }
                     // Past visibleKeys every probability is exactly 0 under the minimum mask, so P·V
                     // skips those columns; GPT-1's replaced scores keep their (normally zero)

@@ -79,9 +79,10 @@ public enum LlamaLayout: ModelLayout {
         }
     }
 
-    static func ggufConfig(_ c: Checkpoint) throws -> ModelConfig {
+    /// A `llama` GGUF's config; `implements` names the keys a family built on LLaMA's reads itself.
+    static func ggufConfig(_ c: Checkpoint, architecture: Architecture = .llama, implements: Set<String> = []) throws -> ModelConfig {
         let g = GGUFConfig(metadata: c.metadata, arch: "llama", path: c.path)
-        try g.refuseUnsupported(family: "LLaMA")
+        try g.refuseUnsupported(family: architecture.displayName, except: implements)
         let d = try g.int("embedding_length")
         let heads = try g.int("attention.head_count")
         guard heads > 0 else { throw g.fail("llama.attention.head_count is \(heads)") }
@@ -96,7 +97,7 @@ public enum LlamaLayout: ModelLayout {
         }
         let vocab = c["token_embd.weight"]?.shape.first ?? 0
         return ModelConfig(
-            architecture: .llama, vocabSize: try g.int("vocab_size", default: vocab), hiddenSize: d, layers: try g.int("block_count"),
+            architecture: architecture, vocabSize: try g.int("vocab_size", default: vocab), hiddenSize: d, layers: try g.int("block_count"),
             heads: heads, kvHeads: try g.int("attention.head_count_kv", default: heads), headDim: headDim,
             intermediateSize: try g.int("feed_forward_length"), maxPositions: try g.int("context_length"), norm: .rmsNorm,
             normEps: try g.float("attention.layer_norm_rms_epsilon"), placement: .pre, finalNorm: true, activation: .silu,

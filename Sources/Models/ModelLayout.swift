@@ -83,7 +83,7 @@ public enum Recognition: Int, Comparable, Sendable {
 public enum ModelLayouts {
     /// Registration: one entry per family file.
     public static let all: [any ModelLayout.Type] = [
-        GPT1Layout.self, GPT2Layout.self, LlamaLayout.self, Qwen2Layout.self,
+        GPT1Layout.self, GPT2Layout.self, LlamaLayout.self, Qwen2Layout.self, MistralLayout.self,
     ]
 
     public static func layout(for a: Architecture) -> any ModelLayout.Type {
