@@ -24,7 +24,10 @@ extension Checkpoint {
         var c = Checkpoint(
             path: path, format: inner.format, files: [path], metadata: inner.metadata, entries: inner.entries)
         (c.others, c.tensorNotes, c.details) = (inner.others, inner.tensorNotes, inner.details)
-        if inner.format != .gguf { c.attachConfig(fromDirectoryOf: path) }
+        if inner.format != .gguf {
+            try c.adoptEmbeddedConfig()
+            if c.config == nil { c.attachConfig(fromDirectoryOf: path) }
+        }
         return c
     }
 }

@@ -69,7 +69,8 @@ extension Checkpoint {
         return try openFile(path)
     }
 
-    /// Opens one weight file, detected by its first bytes, with `config.json` from its directory.
+    /// Opens one weight file, detected by its first bytes, with the config.json its metadata carries or
+    /// else the one in its directory.
     public static func openFile(_ path: String) throws -> Checkpoint {
         let kind = try sniff(path)
         var checkpoint: Checkpoint
@@ -101,6 +102,8 @@ extension Checkpoint {
                 throw CheckpointError(path, "is \(kind.phrase)")
             }
         }
+        // A config.json carried in the file's own metadata comes first (Checkpoint+EmbeddedConfig).
+        try checkpoint.adoptEmbeddedConfig()
         if checkpoint.config == nil { checkpoint.attachConfig(fromDirectoryOf: path) }
         return checkpoint
     }

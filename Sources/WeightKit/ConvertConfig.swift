@@ -1,6 +1,6 @@
-// The model description convert writes beside the weights: GGUF architecture keys (formats.md
-// §2.5, Formats/gguf.md, Formats/conversion.md) and a Hugging Face config.json, both from the
-// resolved ModelConfig by the model's family file (Sources/Models), which also reads them.
+// The model description convert writes beside the weights: GGUF architecture keys (Formats/gguf.md,
+// Formats/conversion.md) and a Hugging Face config.json, both from the resolved ModelConfig by the
+// model's family file (Sources/Models), which also reads them.
 
 import Foundation
 import Models
@@ -8,6 +8,15 @@ import TensorCore
 
 enum ConvertConfig {
     static let llama3Keys = LlamaLayout.llama3Keys
+
+    /// Only the llama3 RoPE keys of `metadata`: what `hfConfig` needs besides the resolved config
+    /// when the tokenizer ids are to be left out.
+    static func ropeSubset(_ metadata: Metadata) -> Metadata {
+        var m = Metadata()
+        let k = llama3Keys
+        for key in [k.factor, k.low, k.high, k.original] { if let v = metadata[key] { m[key] = v } }
+        return m
+    }
 
     /// `{arch}.*` keys for `c`, in the order convert_hf_to_gguf writes them.
     /// `metadata` (the input's) supplies the llama3 keys when the input holds only rope_freqs.

@@ -115,6 +115,8 @@ struct ConvertPlan {
     /// config.json to write with HF-named output (nil: none).
     var config: JSONValue?
     var notes: [String] = []
+    /// The resolved config of a mapped (hf or gguf) output; nil with `keep`.
+    var modelConfig: ModelConfig? = nil
 
     /// The dtype a tensor gets. Integers and bools are never cast. With no `--dtype`, tensors
     /// keep theirs, except ggml block types written outside GGUF (dequantized to f32). Into GGUF,
@@ -268,8 +270,20 @@ struct ConvertPlan {
             } else {
                 config = try ConvertConfig.hfConfig(cfg, metadata: c.metadata, dtype: label, source: c.path)
             }
+            // The file carries its resolved config too (Checkpoint.configMetadataKey), written from
+            // the resolved config alone (no tokenizer ids), so the same model gives the same bytes
+            // whichever format it came from. A config that config.json cannot spell goes in as given.
+            // A directory's model.safetensors carries it as well, so it is the same file as a single
+            // output and still knows its model when copied out (the directory's config.json governs).
+            let own = (try? ConvertConfig.hfConfig(cfg, metadata: ConvertConfig.ropeSubset(c.metadata), dtype: label, source: c.path)) ?? config
+            if let own {
+                stringMetadata.append((Checkpoint.configMetadataKey, own.serialized()))
+                metadata[Checkpoint.configMetadataKey] = .string(own.serialized())
+            }
         }
-        return ConvertPlan(naming: naming, recipes: recipes, metadata: metadata, stringMetadata: stringMetadata, config: config)
+        var plan = ConvertPlan(naming: naming, recipes: recipes, metadata: metadata, stringMetadata: stringMetadata, config: config)
+        plan.modelConfig = cfg
+        return plan
     }
 
     /// torch's name for a dtype in config.json.

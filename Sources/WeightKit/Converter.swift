@@ -29,6 +29,11 @@ public enum Converter {
         try checkTarget(target, format: format, input: checkpoint, force: options.force)
         var plan = try ConvertPlan.make(checkpoint, format: format, options: options)
         let tokenizerFiles = try carryTokenizer(input, checkpoint: checkpoint, format: format, plan: &plan, options: options)
+        // config.json and tokenizer files beside a single HF-named output, decided before anything
+        // is written (Converter+Beside).
+        let beside = try besideFiles(
+            target: target, format: format, plan: &plan, tokenizerFiles: tokenizerFiles, input: input, checkpoint: checkpoint,
+            force: options.force)
 
         let tracker = ProgressTracker(total: plan.recipes.count, bytes: plan.recipes.reduce(0) { $0 + ($1.dtype.byteCount(elements: $1.source.elementCount) ?? 0) },
                                       start: start, report: progress)
@@ -75,31 +80,7 @@ public enum Converter {
             files = try writeDirectory(
                 target, plan: plan, entries: entries, shardSize: options.shardSize, force: options.force, extraFiles: tokenizerFiles)
         }
-        // A single HF-named file takes its config.json beside it, unless one is already there.
-        if format != .directory, plan.naming == .hf, let config = plan.config {
-            let dir = (target as NSString).deletingLastPathComponent
-            let path = (dir.isEmpty ? "." : dir) + "/config.json"
-            let text = config.serialized(indent: 2) + "\n"
-            if let existing = FileManager.default.contents(atPath: path) {
-                if existing != Data(text.utf8) { plan.notes.append("\(path) exists and was left as it is") }
-            } else {
-                try writeText(text, to: path, overwrite: false)
-                files.append(path)
-            }
-        }
-        // Tokenizer files beside a single HF-named file, on the same terms as its config.json.
-        if format == .safetensors || format == .hdf5, plan.naming == .hf {
-            let dir = (target as NSString).deletingLastPathComponent
-            for (name, bytes) in tokenizerFiles {
-                let path = (dir.isEmpty ? "." : dir) + "/" + name
-                if let existing = FileManager.default.contents(atPath: path) {
-                    if existing != Data(bytes) { plan.notes.append("\(path) exists and was left as it is") }
-                } else {
-                    try writeBytes(bytes, to: path, overwrite: false)
-                    files.append(path)
-                }
-            }
-        }
+        files += try writeBeside(beside)
         let written = files.map { p -> ConvertedFile in
             let size = (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0
             return ConvertedFile(path: p, bytes: size, sha256: hashes ? ((try? sha256(p)) ?? "") : "")

@@ -94,7 +94,11 @@ struct Inspect: ParsableCommand {
             print("  parameters    \(grouped(parameters))")
             if let memoryPlan { print("  memory        \(memoryLine(memoryPlan))") }
             if let memoryError { print("  memory        cannot run: \(memoryError)") }
-            if let cp = c.configPath { print("  config.json   \(cp)") }
+            if let cp = c.configPath {
+                print("  config.json   \(cp)")
+            } else if c.configIsEmbedded {
+                print("  config.json   carried in the file's own metadata")
+            }
             for (i, line) in c.details.enumerated() { print("  \(i == 0 ? c.format.rawValue.padded(12) : "".padded(12))  \(line)") }
             if let t = tokenizer {
                 for line in tokenizerLines(t, embeddingRows: rows) { print("  " + line) }

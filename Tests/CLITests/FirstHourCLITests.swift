@@ -130,6 +130,32 @@ struct FirstHourCLITests {
         #expect(long?["values"]?.array?.first?.string == "t0")
     }
 
+    // MARK: convert
+
+    /// convert writes OUT and the files beside it into OUT's directory only: never into the
+    /// current directory unless OUT is there.
+    @Test func convertWritesOnlyBesideOut() throws {
+        let cwd = RepoPaths.temporaryDirectory("cwd")
+        let out = RepoPaths.temporaryDirectory("out")
+        defer {
+            try? FileManager.default.removeItem(atPath: cwd)
+            try? FileManager.default.removeItem(atPath: out)
+        }
+        func run(_ args: String) throws -> ProcessResult {
+            try Subprocess.run(["/bin/sh", "-c", "cd \"$1\" && shift && exec \"$@\"", "sh", cwd, CLITests.binary] + args.split(separator: " ").map(String.init))
+        }
+        for target in ["\(out)/a.safetensors", "\(out)/b.h5", "\(out)/c.gguf", "\(out)/d/"] {
+            let r = try run("convert \(Fixtures.path("gpt2-text")) \(target)")
+            #expect(r.status == 0, "\(target): \(r.stderr)")
+        }
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: cwd)) ?? []).isEmpty, "wrote into the current directory")
+        // OUT in the current directory: its config.json and tokenizer files go there, beside it.
+        let r = try run("convert \(Fixtures.path("gpt2-text")) here.safetensors")
+        #expect(r.status == 0, "\(r.stderr)")
+        let here = ((try? FileManager.default.contentsOfDirectory(atPath: cwd)) ?? []).sorted()
+        #expect(here.contains("here.safetensors") && here.contains("config.json") && here.contains("tokenizer.json"), "\(here)")
+    }
+
     /// A progress bar that Ctrl-C interrupts ends its line with "interrupted" (run under a
     /// pseudo-terminal, as the bar is drawn only on a terminal).
     @Test func interruptedProgressBarEndsItsLine() throws {
