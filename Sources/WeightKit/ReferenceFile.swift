@@ -4,15 +4,26 @@
 import Foundation
 import SafetensorsFormat
 
-/// An opened reference activation file.
+/// An opened reference activation file (Formats/reference-activations.md): what Hugging Face
+/// transformers computed for some tokens, as `scripts/make-reference.py` records it.
 public struct ReferenceFile: Sendable {
+    /// The path as given.
     public let path: String
-    /// Token ids `[B][T]`.
+    /// Token ids `[B][T]` (the file's `input_ids`).
     public let inputIDs: [[Int]]
-    /// Every other tensor, by name.
+    /// Every other tensor, by name: `logits` [B, T, V], `hidden_states.{i}` [B, T, D],
+    /// `attentions.{i}` [B, H, T, T], f32, row-major.
     public let tensors: [String: Tensor]
+    /// The safetensors `__metadata__`: producer and versions, and with make-reference the model it was
+    /// recorded from (``ReferenceProvenance``).
     public let metadata: Metadata
 
+    /// Opens a reference file.
+    ///
+    /// - Parameter path: a `.safetensors` file holding an integer `input_ids` [B, T] tensor.
+    /// - Returns: the file with its token ids read; the activations stay memory-mapped.
+    /// - Throws: a one-line error naming the file when it is not safetensors or `input_ids` is missing
+    ///   or not an integer [B, T] tensor.
     public static func open(_ path: String) throws -> ReferenceFile {
         let f = try SafetensorsFile.open(path: path)
         guard let ids = f["input_ids"] else { throw WeightKitError("\(path): reference file has no 'input_ids' tensor") }

@@ -51,7 +51,7 @@ struct Run: ParsableCommand {
             if let dump {
                 var tensors = try acts.tensors()
                 tensors.insert(try Tensor(name: "input_ids", shape: [1, ids.count], int64s: ids.map(Int64.init)), at: 0)
-                try SafetensorsWriter.write(to: dump, metadata: [("producer", "weightkit")], tensors: tensors)
+                try SafetensorsWriter.write(to: dump, metadata: [("producer", "weightkit")] + ReferenceProvenance.metadata(for: m.graph.config), tensors: tensors)
             }
             if json {
                 var obj: [(String, JSONValue)] = [

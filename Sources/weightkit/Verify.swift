@@ -12,11 +12,17 @@ struct Verify: ParsableCommand {
             elementwise: |got − ref| ≤ atol + rtol·|ref|. One row per tensor; the first tensor that \
             fails is named.
 
+            When REF records the model it was recorded from (scripts/make-reference.py writes its \
+            architecture and shapes), a different model is named in a warning before the table.
+
             Exit status: 0 when every tensor is within tolerance, 1 when any is not, 2 for bad input.
 
-            Example:
+            Examples:
               weightkit verify Fixtures/gpt2-tiny \\
                   --reference Fixtures/gpt2-tiny/reference.safetensors
+              python3 scripts/make-reference.py my-model --prompt "Hello" \\
+                  -o ref.safetensors
+              weightkit verify my-model.gguf --reference ref.safetensors
             """)
 
     @Argument(help: "A weight file or model directory.") var model: String
@@ -33,12 +39,19 @@ struct Verify: ParsableCommand {
         let report = try guarded { () -> VerifyReport in
             let m = try LoadedModel.open(model)
             let ref = try ReferenceFile.open(reference)
+            // Said first, so it is seen even when the comparison then fails as bad input.
+            let mismatches = ReferenceProvenance.mismatches(ref, m.graph.config)
+            if !mismatches.isEmpty {
+                writeStandardError("weightkit: warning: \(reference) was recorded from a different model (\(mismatches.joined(separator: "; "))); "
+                    + "what follows compares two different models\n")
+            }
             return try Verifier.verify(model: m, reference: ref, atol: atol, rtol: rtol)
         }
         if json {
             printJSON(.object([
                 ("model", .string(report.model)), ("reference", .string(report.reference)), ("atol", .float(atol)), ("rtol", .float(rtol)),
                 ("passed", .bool(report.passed)), ("first_failure", report.firstFailure.map { .string($0.name) } ?? .null),
+                ("warnings", .array(report.warnings.map { .string($0) })),
                 ("tensors", .array(report.rows.map { r in
                     .object([
                         ("name", .string(r.name)), ("shape", .array(r.shape.map { .int($0) })), ("max_abs_error", .float(r.maxAbsError)),

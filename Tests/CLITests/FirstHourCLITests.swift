@@ -130,6 +130,92 @@ struct FirstHourCLITests {
         #expect(long?["values"]?.array?.first?.string == "t0")
     }
 
+    // MARK: references of another model
+
+    /// The metadata scripts/make-reference.py writes for gpt2-tiny (its `config` text was taken from
+    /// make-reference's output; the hash is computed here by Python's hashlib).
+    static let gpt2TinyConfig =
+        #"{"architecture":"gpt2","head_dim":8,"heads":4,"hidden_size":32,"intermediate_size":128,"kv_heads":4,"layers":2,"norm_eps":"1e-05","rope_theta":null,"vocab_size":96}"#
+
+    func referenceWithProvenance(_ dir: String) throws -> String {
+        let out = dir + "/ref.safetensors"
+        try Python.check("""
+            import sys, hashlib
+            from safetensors.numpy import load_file, save_file
+            t = load_file(sys.argv[1])
+            c = sys.argv[3]
+            save_file(t, sys.argv[2], metadata={"producer": "transformers", "architecture": "gpt2", "model_type": "gpt2",
+                                                "config": c, "config_sha256": hashlib.sha256(c.encode()).hexdigest()})
+            """, [Fixtures.path("gpt2-tiny", "reference.safetensors"), out, Self.gpt2TinyConfig])
+        return out
+    }
+
+    @Test("WeightKit writes the model description make-reference writes, byte for byte")
+    func provenanceMatchesPython() throws {
+        let m = try LoadedModel.open(Fixtures.path("gpt2-tiny", "model.gguf"))
+        #expect(ReferenceProvenance.configText(m.graph.config) == Self.gpt2TinyConfig)
+        let want = try Python.check("import hashlib, sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())", [Self.gpt2TinyConfig])
+        #expect(ReferenceProvenance.metadata(for: m.graph.config).last?.1 == want.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    @Test("verify warns when the reference was recorded from another model, and not otherwise")
+    func verifyWarnsAboutAnotherModel() throws {
+        let dir = RepoPaths.temporaryDirectory("provenance")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ref = try referenceWithProvenance(dir)
+        // The same model in another format: no warning.
+        let same = try wk(["verify", Fixtures.path("gpt2-tiny", "model.gguf"), "--reference", ref])
+        #expect(same.status == 0 && same.stderr.isEmpty, "\(same.stderr)")
+        // GPT-1 with the same shapes: every tensor fails, and the warning says why first.
+        let other = try wk(["verify", Fixtures.path("gpt1-tiny"), "--reference", ref])
+        #expect(other.status == 1)
+        #expect(other.stderr == "weightkit: warning: \(ref) was recorded from a different model (architecture: gpt2 in the reference's model, gpt1 here); what follows compares two different models\n", "\(other.stderr)")
+        let j = try JSONParser.parse(try wk(["verify", Fixtures.path("gpt1-tiny"), "--reference", ref, "--json"]).stdout)
+        #expect(j["warnings"]?.array?.compactMap(\.string) == ["architecture: gpt2 in the reference's model, gpt1 here"])
+        // Other sizes of the same family: each field that differs is named.
+        let untied = try wk(["verify", Fixtures.path("gpt2-untied"), "--reference", ref])
+        #expect(untied.stderr.contains("vocab_size: 96 in the reference's model, 112 here"), "\(untied.stderr)")
+        #expect(untied.stderr.contains("layers: 2 in the reference's model, 3 here"), "\(untied.stderr)")
+        // run --dump records the model too, so a dump verifies without a warning against the same model only.
+        let dump = try wk(["run", Fixtures.path("llama-gqa"), "--tokens", "1,2,3", "--dump", dir + "/d.safetensors"])
+        #expect(dump.status == 0, "\(dump.stderr)")
+        #expect(try wk(["verify", Fixtures.path("llama-meta"), "--reference", dir + "/d.safetensors"]).stderr.isEmpty)
+        #expect(try wk(["verify", Fixtures.path("llama-linear"), "--reference", dir + "/d.safetensors"]).stderr.contains("was recorded from a different model"))
+    }
+
+    /// Whether torch and transformers are importable (not in CI: torch is too big).
+    static let hasTorch: Bool = ((try? Python.run("import torch, transformers").status) ?? 1) == 0
+
+    /// scripts/make-reference.py on a fixture's directory and tokens gives the fixture's reference
+    /// (to the last bits the CPU's kernels may change), records the model as WeightKit describes it,
+    /// and verifies without a warning.
+    @Test(.enabled(if: hasTorch, "needs torch and transformers"))
+    func makeReferenceMatchesTheFixture() throws {
+        let dir = RepoPaths.temporaryDirectory("make-ref")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = dir + "/r.safetensors"
+        let r = try Subprocess.run([
+            "/usr/bin/env", Python.executable, RepoPaths.root + "/scripts/make-reference.py", Fixtures.path("llama-gqa"),
+            "--tokens", "0,95,7,36,65,94,27,56", "-o", out, "--threads", "1",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let check = try Python.check("""
+            import sys, numpy as np
+            from safetensors import safe_open
+            from safetensors.numpy import load_file
+            a, b = load_file(sys.argv[1]), load_file(sys.argv[2])
+            assert sorted(a) == sorted(b), (sorted(a), sorted(b))
+            for k in a:
+                assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
+                assert np.abs(a[k].astype(np.float64) - b[k]).max() <= 1e-5, k
+            print(safe_open(sys.argv[1], "np").metadata()["config_sha256"])
+            """, [out, Fixtures.path("llama-gqa", "reference.safetensors")])
+        let m = try LoadedModel.open(Fixtures.path("llama-gqa", "model.gguf"))
+        #expect(check.trimmingCharacters(in: .whitespacesAndNewlines) == ReferenceProvenance.metadata(for: m.graph.config).last?.1)
+        let v = try wk(["verify", Fixtures.path("llama-gqa", "model.gguf"), "--reference", out])
+        #expect(v.status == 0 && v.stderr.isEmpty, "\(v.stdout)\(v.stderr)")
+    }
+
     // MARK: convert
 
     /// convert writes OUT and the files beside it into OUT's directory only: never into the
