@@ -88,13 +88,19 @@ public struct ModelGraph: Sendable {
     public let widths: [String: Int]
     /// Which naming the weights were found under (e.g. "Hugging Face, prefix 'transformer.'").
     public let naming: String
+    /// What the family overrode in the file's metadata, one line each (inspect shows them; the CLI
+    /// prints them as warnings).
+    public let warnings: [String]
 
-    public init(config: ModelConfig, ops: [Op], weights: [String: BoundWeight], widths: [String: Int], naming: String) {
+    public init(
+        config: ModelConfig, ops: [Op], weights: [String: BoundWeight], widths: [String: Int], naming: String, warnings: [String] = []
+    ) {
         self.config = config
         self.ops = ops
         self.weights = weights
         self.widths = widths
         self.naming = naming
+        self.warnings = warnings
     }
 
     /// The reference tensor names this graph records, in network order.

@@ -37,16 +37,24 @@ extension ModelLayout {
     /// (else the first naming, so the error lists what that naming lacks). A naming that stores
     /// Q/K rows interleaved runs with interleaved RoPE (the same computation on those rows).
     public static func bind(_ c: Checkpoint, config: ModelConfig) throws -> (ModelConfig, [String: BoundWeight], naming: String) {
-        let all = namings(c)
-        let gguf = c.metadata["general.architecture"]?.string != nil
-        let naming = all.first { $0.probeSource.map { c[$0] != nil } ?? false }
-            ?? (gguf ? all.first { $0.kind == .gguf } : nil) ?? all[0]
+        let naming = self.naming(for: c)
         var cfg = config
         if cfg.rope != nil { cfg.rope!.style = naming.qkOrder }
         let description = naming.describe(c)
         let b = WeightBinder(checkpoint: c, config: cfg, naming: naming.binderLabel(c))
         let w = try b.bind(source: { naming.source($0, config: cfg) }, ignorable: naming.ignorable)
         return (cfg, w, description)
+    }
+}
+
+extension ModelLayout {
+    /// The naming the checkpoint's weights are under: the first whose probe it holds (else the
+    /// GGUF naming for a GGUF, else the first).
+    public static func naming(for c: Checkpoint) -> NamingTable {
+        let all = namings(c)
+        let gguf = c.metadata["general.architecture"]?.string != nil
+        return all.first { $0.probeSource.map { c[$0] != nil } ?? false }
+            ?? (gguf ? all.first { $0.kind == .gguf } : nil) ?? all[0]
     }
 }
 
@@ -116,10 +124,11 @@ public enum ModelLayouts {
         }
         let layout = layout(for: arch)
         var config = try layout.config(for: c)
+        let warnings = try MetadataCheck.reconcile(&config, c, naming: layout.naming(for: c))
         try config.validate(source: c.configPath ?? c.path)
         let (bound, weights, naming) = try layout.bind(c, config: config)
         config = bound
         let (ops, widths) = GraphBuilder.ops(for: config)
-        return ModelGraph(config: config, ops: ops, weights: weights, widths: widths, naming: naming)
+        return ModelGraph(config: config, ops: ops, weights: weights, widths: widths, naming: naming, warnings: warnings)
     }
 }

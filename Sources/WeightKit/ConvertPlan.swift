@@ -167,6 +167,7 @@ struct ConvertPlan {
                 do { graph = try ModelLayouts.graph(for: c) } catch { graph = nil }
             }
         }
+        for w in graph?.warnings ?? [] { writeStandardError("weightkit: warning: \(c.path): \(w)\n") }
         let naming = options.naming ?? (graph == nil ? .keep : (format == .gguf ? .gguf : .hf))
         var plan: ConvertPlan
         if let graph, naming != .keep {

@@ -30,6 +30,8 @@ public struct LoadedModel: Sendable {
     ///   shape, a tensor left unused.
     public static func open(_ path: String) throws -> LoadedModel {
         let c = try Checkpoint.open(path)
-        return LoadedModel(checkpoint: c, graph: try ModelLayouts.graph(for: c))
+        let graph = try ModelLayouts.graph(for: c)
+        for w in graph.warnings { writeStandardError("weightkit: warning: \(path): \(w)\n") }
+        return LoadedModel(checkpoint: c, graph: graph)
     }
 }

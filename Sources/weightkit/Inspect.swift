@@ -67,6 +67,7 @@ struct Inspect: ParsableCommand {
                     ("metadata", .object(c.metadata.entries.map { ($0.key, metadataJSON($0.value)) })),
                     ("architecture", graph.map { .string($0.config.architecture.rawValue) } ?? .null),
                     ("naming", graph.map { .string($0.naming) } ?? .null),
+                    ("warnings", .array((graph?.warnings ?? []).map { .string($0) })),
                     ("config", graph?.config.json ?? .null),
                     ("model_error", modelError.map { .string($0) } ?? .null),
                     ("parameters", .int(parameters)),
@@ -86,6 +87,7 @@ struct Inspect: ParsableCommand {
             print("  format        \(c.format.rawValue) (\(c.files.count) file\(c.files.count == 1 ? "" : "s"))")
             if let graph {
                 print("  architecture  \(graph.config.architecture.displayName) (\(graph.naming))")
+                for w in graph.warnings { print("  warning       \(w)") }
                 print("  config        \(graph.config.summary)")
                 print("                \(graph.config.shape)")
             } else {
