@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "WeightKit", targets: ["WeightKit"]),
         .executable(name: "weightkit", targets: ["weightkit"]),
+        // The helper in which libhdf5 reads untrusted HDF5 files; installed beside weightkit.
+        .executable(name: "wk-hdf5-probe", targets: ["wk-hdf5-probe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -15,6 +17,7 @@ let package = Package(
         // System libraries, each wrapped by a one-header shim.
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         // Two glibc calls Swift's Glibc module does not import (sync_file_range, mallopt), as C.
@@ -28,7 +31,9 @@ let package = Package(
         .target(name: "PyTorchFormat", dependencies: ["TensorCore"]),
         // zstd frames: streamed decompression of `.zst` inputs, one-shot chunks for HDF5's filter.
         .target(name: "ZstdCodec", dependencies: ["TensorCore", "CZstd"]),
-        .target(name: "HDF5Format", dependencies: ["TensorCore", "CHDF5", "ZstdCodec"]),
+        // HDF5: libhdf5 parses files in the helper process `wk-hdf5-probe`; chunks are decoded here (zlib, zstd).
+        .target(name: "HDF5Format", dependencies: ["TensorCore", "CHDF5", "CZlib", "ZstdCodec"]),
+        .executableTarget(name: "wk-hdf5-probe", dependencies: ["HDF5Format"]),
         // Format detection, model directories, shards, .zst inputs.
         .target(
             name: "Checkpoints",

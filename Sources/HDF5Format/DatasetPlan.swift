@@ -1,4 +1,6 @@
-// One dataset as found at open time: its dtype and shape, and where its bytes are.
+// One dataset as the helper found it: dtype, shape, and where its bytes are. `make` runs in the
+// helper process (`wk-hdf5-probe`, through libhdf5); the parent receives the plan over the pipe and
+// checks every number in it again (`checked`) before it sizes or addresses anything.
 
 internal import CHDF5
 import TensorCore
@@ -6,24 +8,54 @@ import TensorCore
     import Glibc
 #endif
 
+/// A filter in a dataset's pipeline, as stored in its creation properties.
+struct StoredFilter: Sendable {
+    let id: Int32
+    let name: String
+    let flags: UInt32
+    let cd: [UInt32]
+}
+
+/// One allocated chunk: its first element's coordinates, where its stored bytes are, and which
+/// filters were skipped for it (bit i set: filter i of the pipeline was not applied).
+struct StoredChunk: Sendable {
+    let coords: [Int]
+    let offset: Int
+    let size: Int
+    let mask: UInt32
+}
+
+/// Where a dataset's bytes are.
+enum DatasetStorage: Sendable {
+    /// Contiguous, unfiltered, little-endian, allocated: a slice of the file map.
+    case mapped(offset: Int)
+    /// Chunked, each chunk decoded by the parent from the file map (deflate, shuffle, zstd).
+    case chunks(chunk: [Int], list: [StoredChunk])
+    /// Nothing stored and the fill value is zero.
+    case zeros
+    /// Anything else (compact, big-endian, converted types, other filters, fill values): read by
+    /// the helper through libhdf5 and sent over the pipe.
+    case helper
+}
+
 /// A dataset's facts, checked at open time, and how `bytes()` will get its data.
 struct DatasetPlan: Sendable {
     let name: String
     let dtype: DType
     let shape: [Int]
     let byteCount: Int
-    /// The file offset of the data when it can be mapped as is (contiguous, unfiltered,
-    /// little-endian, allocated); nil when it must be read through libhdf5.
-    let fileOffset: Int?
-    /// Filters in the pipeline (id, name), for the error when one is missing.
-    let filters: [(id: Int32, name: String)]
+    /// Filters in the pipeline, for the error when one is missing.
+    let filters: [StoredFilter]
     let usesMarker: Bool
-    /// Rows per chunk when the dataset is chunked along the first dimension only (every chunk a
-    /// contiguous run of whole rows), little-endian, and filtered by zstd alone: such chunks are
-    /// decoded straight from the file map into place, in parallel (`DatasetSource+Chunks.swift`).
-    let directChunkRows: Int?
+    let storage: DatasetStorage
 
-    static func make(file: hid_t, path: String, name: String, marker: String?, fileSize: Int) throws -> DatasetPlan {
+    /// Filters the parent runs itself.
+    static let parentFilters: Set<Int32> = [1, 2, 32015]
+    /// Chunk records listed per file at most; a file with more has its chunked datasets read by the helper.
+    static let maxChunkRecords = 1 << 20
+
+    /// Runs in the helper: opens the dataset `name` of `file` and resolves its plan.
+    static func make(file: hid_t, path: String, name: String, marker: String?, fileSize: Int, chunkBudget: inout Int) throws -> DatasetPlan {
         let object = "dataset '\(name)'"
         guard let ds = HDF5Handle(H5Dopen2(file, name, hid_t(H5P_DEFAULT)), .dataset) else {
             throw HDF5Error(path: path, object: object, "cannot open", detail: HDF5Library.reason())
@@ -42,7 +74,7 @@ struct DatasetPlan: Sendable {
             throw HDF5Error(path: path, object: object, "has a null dataspace (no shape, no data)")
         }
         let rank = H5Sget_simple_extent_ndims(space.id)
-        guard rank >= 0 else { throw HDF5Error(path: path, object: object, "unreadable shape", detail: HDF5Library.reason()) }
+        guard rank >= 0, rank <= 32 else { throw HDF5Error(path: path, object: object, "unreadable shape", detail: HDF5Library.reason()) }
         var dims = [hsize_t](repeating: 0, count: Int(rank))
         if rank > 0 { H5Sget_simple_extent_dims(space.id, &dims, nil) }
         var shape: [Int] = []
@@ -56,104 +88,205 @@ struct DatasetPlan: Sendable {
             throw HDF5Error(path: path, object: object, "shape \(shape) of \(element.dtype.rawValue) overflows: its byte size does not fit in 63 bits")
         }
 
-        var filters: [(Int32, String)] = []
+        var filters: [StoredFilter] = []
         let nfilters = H5Pget_nfilters(dcpl.id)
         if nfilters > 0 {
-            for i in 0..<UInt32(nfilters) {
+            for i in 0..<UInt32(min(nfilters, 32)) {
                 var flags: UInt32 = 0
                 var cdn = 8
                 var cd = [UInt32](repeating: 0, count: 8)
                 var nameBuf = [CChar](repeating: 0, count: 128)
                 var config: UInt32 = 0
                 let id = H5Pget_filter2(dcpl.id, i, &flags, &cdn, &cd, 128, &nameBuf, &config)
-                filters.append((id, String(decoding: nameBuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
+                let name = String(decoding: nameBuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                filters.append(StoredFilter(id: id, name: name, flags: flags, cd: Array(cd.prefix(min(max(cdn, 0), 8)))))
             }
         }
+        var fillStatus = H5D_FILL_VALUE_UNDEFINED
+        H5Pfill_value_defined(dcpl.id, &fillStatus)
+        let zeroFill = fillStatus != H5D_FILL_VALUE_USER_DEFINED
+        let layout = H5Pget_layout(dcpl.id)
+        let external = H5Pget_external_count(dcpl.id)
 
-        var fileOffset: Int? = nil
-        if H5Pget_layout(dcpl.id) == H5D_CONTIGUOUS, nfilters == 0, H5Pget_external_count(dcpl.id) == 0, element.isExactLayout, bytes > 0 {
+        var storage = DatasetStorage.helper
+        if bytes == 0 {
+            storage = .zeros
+        } else if layout == H5D_CONTIGUOUS, nfilters == 0, external == 0, element.isExactLayout {
             let addr = H5Dget_offset(ds.id)  // absolute: it already includes any user block
             if addr != wk_HADDR_UNDEF(), H5Dget_storage_size(ds.id) == UInt64(bytes) {
-                guard let start = Checked.int(UInt64(addr)), let end = Checked.add(start, bytes),
-                    end <= fileSize
-                else {
+                guard let start = Checked.int(UInt64(addr)), let end = Checked.add(start, bytes), end <= fileSize else {
                     throw HDF5Error(path: path, object: object, "data at byte \(addr) + \(bytes) lies past the end of the file (\(fileSize) bytes); the file is truncated")
                 }
-                fileOffset = start
+                storage = .mapped(offset: start)
+            } else if addr == wk_HADDR_UNDEF(), H5Dget_storage_size(ds.id) == 0, zeroFill {
+                storage = .zeros
             }
-        }
-        var directChunkRows: Int? = nil
-        if H5Pget_layout(dcpl.id) == H5D_CHUNKED, filters.count == 1, filters[0].0 == ZstdFilter.id, element.isExactLayout,
-            !shape.isEmpty, bytes > 0
+        } else if layout == H5D_CHUNKED, external == 0, element.isExactLayout, !shape.isEmpty,
+            filters.allSatisfy({ parentFilters.contains($0.id) }),
+            let list = listChunks(ds: ds.id, space: space.id, dcpl: dcpl.id, shape: shape, zeroFill: zeroFill, budget: &chunkBudget)
         {
-            var chunk = [hsize_t](repeating: 0, count: shape.count)
-            if H5Pget_chunk(dcpl.id, Int32(shape.count), &chunk) == Int32(shape.count),
-                chunk.dropFirst().map({ Int($0) }) == Array(shape.dropFirst()), chunk[0] > 0, let rows = Checked.int(chunk[0])
-            {
-                directChunkRows = rows
-            }
+            storage = .chunks(chunk: list.chunk, list: list.chunks)
         }
+        _ = HDF5Library.errorStack()
         return DatasetPlan(
-            name: name, dtype: element.dtype, shape: shape, byteCount: bytes, fileOffset: fileOffset, filters: filters,
-            usesMarker: element.usesMarker, directChunkRows: directChunkRows)
+            name: name, dtype: element.dtype, shape: shape, byteCount: bytes, filters: filters, usesMarker: element.usesMarker,
+            storage: storage)
+    }
+
+    /// The chunk dimensions and every allocated chunk; nil when the helper should read the dataset
+    /// instead (unlistable, too many chunks, missing chunks with a fill value that is not zero).
+    private static func listChunks(ds: hid_t, space: hid_t, dcpl: hid_t, shape: [Int], zeroFill: Bool, budget: inout Int)
+        -> (chunk: [Int], chunks: [StoredChunk])?
+    {
+        var cdims = [hsize_t](repeating: 0, count: shape.count)
+        guard H5Pget_chunk(dcpl, Int32(shape.count), &cdims) == Int32(shape.count), cdims.allSatisfy({ $0 > 0 && $0 < 1 << 32 }) else {
+            return nil
+        }
+        let chunk = cdims.map { Int($0) }
+        var grid = 1
+        for (d, c) in zip(shape, chunk) {
+            guard let g = Checked.mul(grid, (d + c - 1) / c) else { return nil }
+            grid = g
+        }
+        var count: hsize_t = 0
+        guard H5Dget_num_chunks(ds, space, &count) >= 0, count <= hsize_t(grid), Int(count) <= budget else { return nil }
+        if Int(count) < grid && !zeroFill { return nil }
+        var out: [StoredChunk] = []
+        out.reserveCapacity(Int(count))
+        var offset = [hsize_t](repeating: 0, count: shape.count)
+        // By index costs a walk of the index per call in libhdf5 1.10; by coordinate a lookup.
+        if count <= 1024 {
+            for i in 0..<count {
+                var mask: UInt32 = 0
+                var addr: haddr_t = 0
+                var size: hsize_t = 0
+                guard H5Dget_chunk_info(ds, space, i, &offset, &mask, &addr, &size) >= 0, addr != wk_HADDR_UNDEF(),
+                    let a = Checked.int(UInt64(addr)), let s = Checked.int(size)
+                else { return nil }
+                out.append(StoredChunk(coords: offset.map { Int(truncatingIfNeeded: $0) }, offset: a, size: s, mask: mask))
+            }
+        } else {
+            guard grid <= 1 << 22 else { return nil }
+            var index = [Int](repeating: 0, count: shape.count)
+            for _ in 0..<grid {
+                for k in 0..<shape.count { offset[k] = hsize_t(index[k] * chunk[k]) }
+                var mask: UInt32 = 0
+                var addr: haddr_t = 0
+                var size: hsize_t = 0
+                guard H5Dget_chunk_info_by_coord(ds, &offset, &mask, &addr, &size) >= 0 else { return nil }
+                if addr != wk_HADDR_UNDEF() {
+                    guard let a = Checked.int(UInt64(addr)), let s = Checked.int(size) else { return nil }
+                    out.append(StoredChunk(coords: offset.map { Int($0) }, offset: a, size: s, mask: mask))
+                }
+                var k = shape.count - 1
+                while k >= 0 {
+                    index[k] += 1
+                    if index[k] * chunk[k] < shape[k] { break }
+                    index[k] = 0
+                    k -= 1
+                }
+            }
+            guard out.count == Int(count) else { return nil }
+        }
+        budget -= out.count
+        return (chunk, out)
     }
 }
 
-/// What `bytes()` needs: the open file and, when some data is mapped, the file's map.
-///
-/// `@unchecked Sendable`: immutable after init; libhdf5 serialises calls behind its global lock.
-final class DatasetSource: @unchecked Sendable {
-    let path: String
-    let file: HDF5Handle
-    let region: ByteRegion?
-
-    init(path: String, file: HDF5Handle, region: ByteRegion?) {
-        self.path = path
-        self.file = file
-        self.region = region
+extension DatasetPlan {
+    func encode(_ w: inout WireWriter) {
+        w.string(name)
+        w.string(dtype.rawValue)
+        w.ints(shape)
+        w.int(byteCount)
+        w.u8(usesMarker ? 1 : 0)
+        w.int(filters.count)
+        for f in filters {
+            w.u32(UInt32(bitPattern: f.id))
+            w.string(f.name)
+            w.u32(f.flags)
+            w.int(f.cd.count)
+            for c in f.cd { w.u32(c) }
+        }
+        switch storage {
+        case .mapped(let offset):
+            w.u8(1)
+            w.int(offset)
+        case .chunks(let chunk, let list):
+            w.u8(2)
+            w.ints(chunk)
+            w.int(list.count)
+            for c in list {
+                w.ints(c.coords)
+                w.int(c.offset)
+                w.int(c.size)
+                w.u32(c.mask)
+            }
+        case .zeros: w.u8(3)
+        case .helper: w.u8(4)
+        }
     }
 
-    /// Known filter ids, for messages about missing ones.
-    static let filterNames: [Int32: String] = [
-        1: "deflate", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset", 307: "bzip2",
-        32000: "lzf", 32001: "blosc", 32004: "lz4", 32008: "bitshuffle", 32013: "zfp", 32015: "zstd",
-        32017: "sz", 32018: "fcidecomp", 32026: "blosc2", 32028: "sperr",
-    ]
-
-    /// The bytes of `plan`'s dataset.
-    func read(_ plan: DatasetPlan) throws -> TensorData {
-        if let off = plan.fileOffset, let region, let data = TensorData(region: region, offset: off, count: plan.byteCount) {
-            return data
+    /// Decodes and checks a plan from the helper: the dtype is known, the byte count is the shape's,
+    /// mapped data and every chunk lie inside the file, chunks sit on the chunk grid inside the
+    /// shape, once each, and the chunk size stays within HDF5's 4 GiB.
+    static func decode(_ r: inout WireReader, path: String, fileSize: Int) throws -> DatasetPlan {
+        let name = try r.string()
+        let object = "dataset '\(name)'"
+        func bad(_ what: String) -> HDF5Error { HDF5Error(path: path, object: object, what) }
+        guard let dtype = DType(rawValue: try r.string()) else { throw bad("has an unknown dtype") }
+        let shape = try r.ints()
+        guard shape.count <= 32, shape.allSatisfy({ $0 >= 0 }), let n = Checked.product(shape),
+            let bytes = dtype.byteCount(elements: n), bytes == (try r.int())
+        else { throw bad("has an inconsistent shape") }
+        let usesMarker = try r.u8() != 0
+        var filters: [StoredFilter] = []
+        let nf = try r.count(minBytes: 12)
+        for _ in 0..<nf {
+            let id = Int32(bitPattern: try r.u32())
+            let fname = try r.string()
+            let flags = try r.u32()
+            let ncd = try r.count(minBytes: 4)
+            var cd: [UInt32] = []
+            for _ in 0..<ncd { cd.append(try r.u32()) }
+            filters.append(StoredFilter(id: id, name: fname, flags: flags, cd: cd))
         }
-        if plan.byteCount == 0 { return TensorData(bytes: []) }
-        HDF5Library.enter()
-        let object = "dataset '\(plan.name)'"
-        try checkMemory(plan, object: object)
-        if plan.directChunkRows != nil, let data = try readChunksDirectly(plan) { return data }
-        for f in plan.filters where H5Zfilter_avail(H5Z_filter_t(f.id)) <= 0 {
-            _ = HDF5Library.errorStack()
-            let known = Self.filterNames[f.id].map { "'\($0)' " } ?? (f.name.isEmpty ? "" : "'\(f.name)' ")
-            throw HDF5Error(
-                path: path, object: object,
-                "compressed with HDF5 filter \(known)(\(f.id)), which is not available (WeightKit has deflate, shuffle, fletcher32 and zstd built in; for others install the plugin and set HDF5_PLUGIN_PATH)")
+        let storage: DatasetStorage
+        switch try r.u8() {
+        case 1:
+            let offset = try r.int()
+            guard offset >= 0, let end = Checked.add(offset, bytes), end <= fileSize else {
+                throw bad("data at byte \(offset) + \(bytes) lies past the end of the file (\(fileSize) bytes); the file is truncated")
+            }
+            storage = .mapped(offset: offset)
+        case 2:
+            let chunk = try r.ints()
+            guard chunk.count == shape.count, chunk.allSatisfy({ $0 > 0 }), let ce = Checked.product(chunk),
+                let cb = dtype.byteCount(elements: ce), cb <= 1 << 32
+            else { throw bad("has a bad chunk shape") }
+            guard filters.allSatisfy({ parentFilters.contains($0.id) }) else { throw bad("has a filter the reader does not run") }
+            let count = try r.count(minBytes: 32)
+            var list: [StoredChunk] = []
+            list.reserveCapacity(count)
+            var seen = Set<[Int]>()
+            for _ in 0..<count {
+                let coords = try r.ints()
+                let offset = try r.int()
+                let size = try r.int()
+                let mask = try r.u32()
+                guard coords.count == shape.count, zip(coords, zip(chunk, shape)).allSatisfy({ $0 >= 0 && $0 % $1.0 == 0 && $0 < $1.1 }),
+                    seen.insert(coords).inserted
+                else { throw bad("has a chunk at \(coords) off the chunk grid \(chunk) of shape \(shape), or twice") }
+                guard offset >= 0, size >= 0, let end = Checked.add(offset, size), end <= fileSize else {
+                    throw bad("has a chunk at byte \(offset) + \(size) past the end of the file (\(fileSize) bytes); the file is truncated")
+                }
+                list.append(StoredChunk(coords: coords, offset: offset, size: size, mask: mask))
+            }
+            storage = .chunks(chunk: chunk, list: list)
+        case 3: storage = .zeros
+        case 4: storage = .helper
+        default: throw bad("has an unknown storage kind")
         }
-        guard let ds = HDF5Handle(H5Dopen2(file.id, plan.name, hid_t(H5P_DEFAULT)), .dataset, parent: file),
-            let ftype = HDF5Handle(H5Dget_type(ds.id), .datatype)
-        else { throw HDF5Error(path: path, object: object, "cannot open", detail: HDF5Library.reason()) }
-        let mem = HDF5ElementType.memoryType(for: plan.dtype, fileType: ftype.id)
-        defer { if mem.owned { H5Tclose(mem.id) } }
-        let region = try ByteRegion(count: plan.byteCount) { buf in
-            let r = H5Dread(ds.id, mem.id, wk_H5S_ALL(), wk_H5S_ALL(), hid_t(H5P_DEFAULT), buf.baseAddress)
-            if r < 0 { throw HDF5Error(path: path, object: object, "cannot read", detail: HDF5Library.reason()) }
-        }
-        return TensorData(region: region, offset: 0, count: plan.byteCount)!
-    }
-
-    /// Refuses a heap read larger than the machine's memory (before allocating it).
-    func checkMemory(_ plan: DatasetPlan, object: String) throws {
-        let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
-        if memory > 0, plan.byteCount > memory {
-            throw HDF5Error(path: path, object: object, "needs \(plan.byteCount) bytes, more than this machine's memory (\(memory))")
-        }
+        return DatasetPlan(name: name, dtype: dtype, shape: shape, byteCount: bytes, filters: filters, usesMarker: usesMarker, storage: storage)
     }
 }

@@ -37,15 +37,12 @@ public final class HDF5File: @unchecked Sendable {
     /// The paths of the groups in the file (without the leading slash; the root is not listed).
     public let groups: [String]
 
-    let file: HDF5Handle
-
-    private init(path: String, metadata: Metadata, entries: [TensorEntry], skipped: [String], groups: [String], file: HDF5Handle) {
+    private init(path: String, metadata: Metadata, entries: [TensorEntry], skipped: [String], groups: [String]) {
         self.path = path
         self.metadata = metadata
         self.entries = entries
         self.skippedAttributes = skipped
         self.groups = groups
-        self.file = file
     }
 
     /// The entry for the dataset `name` (path without the leading slash).
@@ -53,70 +50,54 @@ public final class HDF5File: @unchecked Sendable {
 
     /// Opens the HDF5 file at `path` read-only and lists its datasets and attributes.
     ///
+    /// libhdf5 parses the file in a helper process (`HDF5Helper`, `wk-hdf5-probe`) under a time and
+    /// address-space limit; this process receives the structure, checks it, and reads the tensor bytes
+    /// itself from its map of the file (decoding deflate, shuffle and zstd chunks itself).
+    ///
     /// Fails with one line naming the file (and the object) when the file is missing, is not HDF5,
-    /// is truncated or damaged, or holds a dataset whose element type WeightKit cannot represent
-    /// (compound, strings, …) or whose size overflows.
+    /// is truncated or damaged (including when libhdf5 crashes or hangs on it), or holds a dataset
+    /// whose element type WeightKit cannot represent (compound, strings, …) or whose size overflows.
     public static func open(path: String) throws -> HDF5File {
-        HDF5Library.enter()
+        try open(path: path, descriptor: nil)
+    }
+
+    /// Opens the HDF5 file open as `descriptor` (a file without a name, such as a decompressed `.zst`
+    /// copy), naming it `path` in messages. The descriptor is duplicated; the caller may close its own.
+    public static func open(path: String, descriptor: Int32?) throws -> HDF5File {
         var st = stat()
-        guard stat(path, &st) == 0 else { throw HDF5Error(path: path, "cannot open: \(errnoText())") }
+        var owned: FileDescriptor? = nil
+        if let descriptor {
+            let d = dup(descriptor)
+            guard d >= 0, fstat(d, &st) == 0 else { throw HDF5Error(path: path, "cannot open: \(errnoText())") }
+            _ = fcntl(d, F_SETFD, FD_CLOEXEC)
+            owned = FileDescriptor(d)
+        } else {
+            guard stat(path, &st) == 0 else { throw HDF5Error(path: path, "cannot open: \(errnoText())") }
+        }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw HDF5Error(path: path, "not a regular file") }
         let fileSize = Int(st.st_size)
-        guard access(path, R_OK) == 0 else { throw HDF5Error(path: path, "cannot open: \(errnoText())") }
-        let isHDF5 = H5Fis_hdf5(path)
-        if isHDF5 == 0 {
-            throw HDF5Error(path: path, "not an HDF5 file (no HDF5 signature at byte 0, 512, 1024, …)")
-        }
-        guard isHDF5 > 0 else { throw HDF5Error(path: path, "cannot read the HDF5 superblock", detail: HDF5Library.reason()) }
-        guard let file = HDF5Handle(H5Fopen(path, wk_H5F_ACC_RDONLY(), hid_t(H5P_DEFAULT)), .file) else {
-            throw HDF5Error(path: path, "cannot open as HDF5", detail: HDF5Library.reason())
-        }
-
-        // Every object, depth-first in name order.
-        let objects = try visit(file: file.id, path: path)
+        if owned == nil { guard access(path, R_OK) == 0 else { throw HDF5Error(path: path, "cannot open: \(errnoText())") } }
+        let structure = try HDF5Helper.structure(path: path, fileSize: fileSize, descriptor: owned?.fd)
         var metadata = Metadata()
-        var skipped: [String] = []
-        var attributesByObject: [String: [(String, MetadataValue)]] = [:]
-        for (name, _) in objects {
-            let (values, bad) = HDF5AttributeReader.readAll(file: file.id, object: name)
-            attributesByObject[name] = joinKerasSplits(values)
-            let prefix = name == "." ? "" : name + "@"
-            skipped += bad.map { "\(prefix)\($0.0): \($0.1)" }
-        }
-
-        var plans: [DatasetPlan] = []
-        var groups: [String] = []
-        for (name, type) in objects {
-            let attrs = attributesByObject[name] ?? []
-            var consumed: String?
-            if type == H5O_TYPE_DATASET {
-                let marker = attrs.first { $0.0 == "dtype" }?.1.string
-                let plan = try DatasetPlan.make(file: file.id, path: path, name: name, marker: marker, fileSize: fileSize)
-                if plan.usesMarker { consumed = "dtype" }
-                plans.append(plan)
-            } else if type == H5O_TYPE_GROUP, name != "." {
-                groups.append(name)
+        for (k, v) in structure.metadata { metadata[k] = v }
+        let plans = structure.plans
+        let needsMap = plans.contains {
+            switch $0.storage {
+            case .mapped, .chunks: return true
+            default: return false
             }
-            let prefix = name == "." ? "" : name + "@"
-            for (key, value) in attrs where key != consumed { metadata[prefix + key] = value }
         }
-
-        let region: ByteRegion? = plans.contains { $0.fileOffset != nil || $0.directChunkRows != nil } ? try? ByteRegion.map(path: path) : nil
-        let source = DatasetSource(path: path, file: file, region: region)
+        var region: ByteRegion? = nil
+        if needsMap {
+            let mapPath = owned.map { "/proc/self/fd/\($0.fd)" } ?? path
+            do { region = try ByteRegion.map(path: mapPath) } catch { throw HDF5Error(path: path, "cannot map the file: \(error)") }
+            guard region!.count == fileSize else { throw HDF5Error(path: path, "the file changed size while it was opened") }
+        }
+        let source = DatasetSource(path: path, region: region, descriptor: owned)
         let entries = try plans.map { plan in
             try TensorEntry(name: plan.name, dtype: plan.dtype, shape: plan.shape) { try source.read(plan) }
         }
-        return HDF5File(path: path, metadata: metadata, entries: entries, skipped: skipped, groups: groups, file: file)
-    }
-
-    /// The objects under the root (itself as "."), depth-first, each group's members in name order.
-    private static func visit(file: hid_t, path: String) throws -> [(String, H5O_type_t)] {
-        let ctx = VisitContext()
-        let unmanaged = Unmanaged.passRetained(ctx)
-        let r = H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_INC, objectVisitor, unmanaged.toOpaque(), wk_H5O_INFO_BASIC())
-        unmanaged.release()
-        guard r >= 0 else { throw HDF5Error(path: path, "cannot list the objects in the file", detail: HDF5Library.reason()) }
-        return ctx.objects
+        return HDF5File(path: path, metadata: metadata, entries: entries, skipped: structure.skipped, groups: structure.groups)
     }
 
     /// Joins Keras's split string-array attributes (`name0`, `name1`, … when `name` is absent)
@@ -147,15 +128,9 @@ public final class HDF5File: @unchecked Sendable {
     }
 }
 
-/// What `H5Ovisit2` collects.
-final class VisitContext {
-    var objects: [(String, H5O_type_t)] = []
-}
-
-/// `H5O_iterate_t`: records each object's path and kind.
-private let objectVisitor: H5O_iterate_t = { _, name, info, data in
-    guard let name, let info, let data else { return 0 }
-    let ctx = Unmanaged<VisitContext>.fromOpaque(data).takeUnretainedValue()
-    ctx.objects.append((String(cString: name), info.pointee.type))
-    return 0
+/// A descriptor closed when the last reference goes.
+final class FileDescriptor: Sendable {
+    let fd: Int32
+    init(_ fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
 }

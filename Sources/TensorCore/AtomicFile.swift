@@ -18,6 +18,12 @@ public enum PendingFiles {
     nonisolated(unsafe) static var lock = pthread_mutex_t()
     nonisolated(unsafe) static var lockReady = false
 
+    /// Sets the lists and the lock up. Call before installing a signal handler that calls
+    /// `unlinkAll()`: Swift initialises globals lazily (allocating), which a handler must never do.
+    public static func prepare() {
+        _ = withLock { paths.count + directories.count }
+    }
+
     static func withLock<R>(_ body: () -> R) -> R {
         if !lockReady { pthread_mutex_init(&lock, nil); lockReady = true }
         pthread_mutex_lock(&lock)

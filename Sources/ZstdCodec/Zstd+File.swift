@@ -17,7 +17,8 @@ extension Zstd {
     /// - Returns: the number of decompressed bytes written.
     @discardableResult
     public static func decompressFile(
-        from source: String, to destination: String, overwrite: Bool = true, maxWindowLog: Int = defaultMaxWindowLog
+        from source: String, to destination: String, overwrite: Bool = true, maxWindowLog: Int = defaultMaxWindowLog,
+        maxOutput: Int = Int.max
     ) throws -> Int {
         let fd = open(source, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ZstdError("\(source): cannot open: \(errnoText())") }
@@ -46,8 +47,9 @@ extension Zstd {
                     }
                 }
                 pending = try stream.feed(piece) { bytes in
-                    try out.write(bytes)
                     produced += bytes.count
+                    guard produced <= maxOutput else { throw ZstdError(capMessage(maxOutput, consumed: consumed + n)) }
+                    try out.write(bytes)
                 }
                 consumed += n
             }
@@ -68,13 +70,103 @@ extension Zstd {
     /// `$TMPDIR` or `/tmp`) named after it without `.zst`, so `model.safetensors.zst` becomes
     /// `…/wk-<pid>-<n>-model.safetensors`. The caller removes the file when done.
     /// - Returns: the path of the decompressed file.
-    public static func decompressToTemporaryFile(from source: String, directory: String? = nil) throws -> String {
+    public static func decompressToTemporaryFile(from source: String, directory: String? = nil, maxOutput: Int = Int.max) throws -> String {
         let dir = directory ?? ProcessEnvironment.temporaryDirectory
         var base = source.split(separator: "/").last.map(String.init) ?? "input"
         if base.hasSuffix(".zst") { base.removeLast(4) }
         let path = "\(dir)/wk-\(getpid())-\(temporaryCounter.next())-\(base)"
-        try decompressFile(from: source, to: path, overwrite: false)
+        try decompressFile(from: source, to: path, overwrite: false, maxOutput: maxOutput)
         return path
+    }
+}
+
+extension Zstd {
+    static func capMessage(_ cap: Int, consumed: Int) -> String {
+        "decompresses to more than \(cap) bytes (the limit; set WEIGHTKIT_MAX_DECOMPRESSED, in bytes or with K/M/G/T, to raise it); stopped after reading \(consumed) compressed bytes"
+    }
+
+    /// The default cap on what a `.zst` input may decompress to: `WEIGHTKIT_MAX_DECOMPRESSED` (bytes, or
+    /// with a K/M/G/T suffix) when set, else 32 times the compressed size and at least 1 GiB.
+    public static func defaultDecompressedLimit(compressedBytes: Int) -> Int {
+        if let e = getenv("WEIGHTKIT_MAX_DECOMPRESSED"), let v = parseSize(String(cString: e)) { return v }
+        return max(1 << 30, compressedBytes.multipliedReportingOverflow(by: 32).overflow ? Int.max : compressedBytes * 32)
+    }
+
+    /// `123`, `4K`, `512M`, `2G`, `1T` (powers of 1024); nil when malformed.
+    public static func parseSize(_ text: String) -> Int? {
+        var t = text.trimmingCharacters()
+        var scale = 1
+        if let last = t.last, let s = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40][String(last).uppercased()] {
+            scale = s
+            t.removeLast()
+        }
+        guard let v = Int(t), v >= 0, !v.multipliedReportingOverflow(by: scale).overflow else { return nil }
+        return v * scale
+    }
+
+    /// Decompresses the zstd file at `source` into a file that has no name (`O_TMPFILE` in `directory`,
+    /// default `$TMPDIR` or `/tmp`), so nothing is left behind whatever ends the process, refusing
+    /// content larger than `maxOutput` bytes. Returns the open descriptor and a path that reaches it
+    /// from this process and its children (`/proc/PID/fd/N`); the caller closes the descriptor, or
+    /// keeps it open as long as the path is used. nil when the platform or file system has no `O_TMPFILE`.
+    public static func decompressToUnlinkedFile(from source: String, directory: String? = nil, maxOutput: Int) throws -> (fd: Int32, path: String)? {
+        let dir = directory ?? ProcessEnvironment.temporaryDirectory
+        let out = open(dir, O_RDWR | 0o20_200_000 /* O_TMPFILE */, 0o600)
+        if out < 0 { return nil }
+        var ok = false
+        defer { if !ok { close(out) } }
+        let fd = open(source, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ZstdError("\(source): cannot open: \(errnoText())") }
+        defer { close(fd) }
+        do {
+            let stream = try DecompressionStream()
+            let inSize = max(DecompressionStream.recommendedInputSize, 1 << 17)
+            let input = UnsafeMutableRawBufferPointer.allocate(byteCount: inSize, alignment: 64)
+            defer { input.deallocate() }
+            var consumed = 0
+            var produced = 0
+            var pending = false
+            while true {
+                let n = read(fd, input.baseAddress, inSize)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw ZstdError("cannot read: \(errnoText())")
+                }
+                if n == 0 { break }
+                let piece = UnsafeRawBufferPointer(start: input.baseAddress, count: n)
+                if consumed == 0, !isFrame(piece) {
+                    let head = piece.prefix(4).map { String($0, radix: 16) }.joined(separator: " ")
+                    throw ZstdError("not a zstd file (starts with bytes \(head), not 28 b5 2f fd)")
+                }
+                pending = try stream.feed(piece) { bytes in
+                    produced += bytes.count
+                    guard produced <= maxOutput else { throw ZstdError(capMessage(maxOutput, consumed: consumed + n)) }
+                    var done = 0
+                    while done < bytes.count {
+                        let w = write(out, bytes.baseAddress! + done, bytes.count - done)
+                        if w < 0, errno == EINTR { continue }
+                        guard w > 0 else { throw ZstdError("cannot write the decompressed copy in \(dir): \(errnoText())") }
+                        done += w
+                    }
+                }
+                consumed += n
+            }
+            if consumed == 0 { throw ZstdError("empty file, not a zstd frame") }
+            if pending { throw ZstdError("truncated zstd frame (input ends after \(consumed) bytes)") }
+        } catch let e as ZstdError {
+            throw e.naming(source)
+        }
+        ok = true
+        return (out, "/proc/\(getpid())/fd/\(out)")
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " { s.removeFirst() }
+        while let l = s.last, l == " " { s.removeLast() }
+        return String(s)
     }
 }
 

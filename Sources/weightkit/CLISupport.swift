@@ -10,9 +10,25 @@ let badInputExitCode: Int32 = 2
 /// Runs `body`; any error is printed as one line on stderr and ends the process with code 2.
 func guarded<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as ExitCode { throw e } catch let e as CleanExit { throw e } catch {
-        writeStandardError("weightkit: \(error)\n")
+        writeStandardError("weightkit: \(oneLine("\(error)"))\n")
         throw ExitCode(badInputExitCode)
     }
+}
+
+/// An error message as one line: names from a file may hold line breaks and other control
+/// characters, which are written as escapes (`\n`, `\u{1B}`).
+func oneLine(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+    var out = ""
+    for u in text.unicodeScalars {
+        switch u {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default: out += u.value < 0x20 || u.value == 0x7F ? "\\u{\(String(u.value, radix: 16))}" : String(u)
+        }
+    }
+    return out
 }
 
 /// Prints a JSON value on stdout.

@@ -149,6 +149,8 @@ struct Convert: ParsableCommand {
 /// blocked is unblocked, so an interrupt always ends the conversion cleanly.
 enum ConvertSignals {
     static func install() {
+        // The pending lists exist before any handler can run (the handler only reads them).
+        PendingFiles.prepare()
         var unblock = sigset_t()
         sigemptyset(&unblock)
         for s in [SIGINT, SIGTERM, SIGHUP] {
