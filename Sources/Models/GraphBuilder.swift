@@ -102,40 +102,43 @@ public enum GraphBuilder {
         return (ops, widths)
     }
 
-    /// Every canonical weight the config needs, with its logical shape.
+    /// Every canonical weight the config needs, with its logical shape, derived from the ops (each
+    /// op names its weights; shapes come from the widths of its input and output). Listed in the
+    /// canonical order: embeddings, then per block norm, attention, norm, MLP, then final norm and head
+    /// (post-norm blocks run their norms after the sublayers but list them in the same order).
     public static func requiredWeights(for c: ModelConfig) -> [(String, [Int])] {
-        let d = c.hiddenSize
-        let qw = c.heads * c.headDim
-        let kvw = c.kvHeads * c.headDim
-        let f = c.intermediateSize
-        var w: [(String, [Int])] = [("tok_embed.weight", [c.vocabSize, d])]
-        if c.learnedPositions { w.append(("pos_embed.weight", [c.maxPositions, d])) }
-        func norm(_ n: String) {
-            w.append((n + ".weight", [d]))
-            if c.normBias { w.append((n + ".bias", [d])) }
+        let (ops, widths) = ops(for: c)
+        var w = [(String, [Int])]()
+        var seen = Set<String>()
+        func add(_ name: String?, _ shape: [Int]) {
+            guard let name, seen.insert(name).inserted else { return }
+            w.append((name, shape))
         }
-        func linear(_ n: String, _ out: Int, _ inp: Int, _ hasBias: Bool) {
-            w.append((n + ".weight", [out, inp]))
-            if hasBias { w.append((n + ".bias", [out])) }
-        }
-        for i in 0..<c.layers {
-            let l = "layers.\(i)."
-            norm(l + "attn_norm")
-            if c.fusedQKV {
-                linear(l + "attn.qkv", qw + 2 * kvw, d, c.attentionBias)
-            } else {
-                linear(l + "attn.q", qw, d, c.attentionBias)
-                linear(l + "attn.k", kvw, d, c.attentionBias)
-                linear(l + "attn.v", kvw, d, c.attentionBias)
+        for op in ops {
+            switch op {
+            case .embedding(let o, let t): add(t, [c.vocabSize, widths[o]!])
+            case .positionEmbedding(let o, let t): add(t, [c.maxPositions, widths[o]!])
+            case .layerNorm(let o, _, let g, let b, _):
+                add(g, [widths[o]!])
+                add(b, [widths[o]!])
+            case .rmsNorm(let o, _, let g, _): add(g, [widths[o]!])
+            case .linear(let o, let x, let weight, let b):
+                add(weight, [widths[o]!, widths[x]!])
+                add(b, [widths[o]!])
+            default: break
             }
-            linear(l + "attn.out", d, qw, c.outputBias)
-            norm(l + "mlp_norm")
-            if c.gatedMLP { linear(l + "mlp.gate", f, d, c.mlpBias) }
-            linear(l + "mlp.up", f, d, c.mlpBias)
-            linear(l + "mlp.down", d, f, c.mlpBias)
         }
-        if c.finalNorm { norm("final_norm") }
-        w.append(("head.weight", [c.vocabSize, d]))
-        return w
+        let modules = ["attn_norm", "attn.qkv", "attn.q", "attn.k", "attn.v", "attn.out", "mlp_norm", "mlp.gate", "mlp.up", "mlp.down"]
+        func key(_ name: String) -> (Int, Int) {
+            let p = name.split(separator: ".")
+            if name.hasPrefix("tok_embed") || name.hasPrefix("pos_embed") { return (-1, 0) }
+            guard p.count >= 4, p[0] == "layers", let i = Int(p[1]) else { return (Int.max, 0) }
+            return (i, modules.firstIndex(of: p[2...].dropLast().joined(separator: ".")) ?? modules.count)
+        }
+        // A stable sort: within a module the op order (weight before bias) is kept.
+        return w.enumerated().sorted { a, b in
+            let ka = key(a.element.0), kb = key(b.element.0)
+            return ka != kb ? ka < kb : a.offset < b.offset
+        }.map(\.element)
     }
 }
