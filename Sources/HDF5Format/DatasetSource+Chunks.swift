@@ -47,7 +47,7 @@ final class DatasetSource: Sendable {
             throw HDF5Error(path: path, object: object, "data at byte \(offset) + \(plan.byteCount) lies past the end of the file")
         case .zeros:
             try checkMemory(plan, object: object, what: "of fill values (the dataset was never written)")
-            let out = try ByteRegion(count: plan.byteCount) { memset($0.baseAddress!, 0, $0.count) }
+            let out = ByteRegion(count: plan.byteCount) { memset($0.baseAddress!, 0, $0.count) }
             return TensorData(region: out, offset: 0, count: plan.byteCount)!
         case .chunks(let chunk, let list):
             try checkMemory(plan, object: object, what: "")
