@@ -54,10 +54,12 @@ let package = Package(
                 "TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "Checkpoints", "Models",
                 "Executor", "Tokenizers",
             ]),
+        // The git commit the tool was built from (a weak default; scripts/stamp-build writes the real one).
+        .target(name: "CBuildInfo"),
         // The command-line tool, one file per subcommand.
         .executableTarget(
             name: "weightkit",
-            dependencies: ["WeightKit", "CSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["WeightKit", "CSystem", "CBuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Side-by-side benchmarks of the format layers (dequantization, HDF5 reads), run by scripts in Benchmarks/.
         .executableTarget(name: "wk-bench", dependencies: ["TensorCore", "GGUFFormat", "HDF5Format", "ZstdCodec", "Tokenizers", "PyTorchFormat"]),

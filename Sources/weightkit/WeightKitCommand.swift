@@ -22,7 +22,7 @@ struct WeightKitCommand: ParsableCommand {
                   --reference Fixtures/gpt2-tiny/reference.safetensors
               weightkit run Fixtures/gpt2-tiny --tokens 1,2,3 --top 5
             """,
-        version: "0.1.0",
+        version: BuildInfo.versionLine,
         subcommands: [
             Inspect.self, Graph.self, Run.self, Tokenize.self, Generate.self, Verify.self, Bench.self, Analyze.self,
             Convert.self, Diff.self, Compare.self,

@@ -42,6 +42,27 @@ struct FirstHourCLITests {
         #expect(rest.allSatisfy { $0.count <= 80 }, "\(r.stderr)")
     }
 
+    /// --version names the commit scripts/stamp-build recorded (link-time replacement of the weak
+    /// default), or says that none was.
+    @Test func version() throws {
+        let r = try wk(["--version"])
+        #expect(r.status == 0)
+        let stamp = (try? String(contentsOfFile: RepoPaths.root + "/Sources/CBuildInfo/stamp.c", encoding: .utf8)) ?? ""
+        if let start = stamp.range(of: "return \""), let end = stamp[start.upperBound...].firstIndex(of: "\"") {
+            let commit = String(stamp[start.upperBound..<end])
+            if commit.isEmpty {
+                #expect(r.stdout == "0.1.0 (commit unknown: not built from a git checkout)\n", "\(r.stdout)")
+            } else if commit.hasSuffix("-modified") {
+                #expect(r.stdout == "0.1.0 (commit \(commit.dropLast(9)), with uncommitted changes)\n", "\(r.stdout)")
+            } else {
+                #expect(r.stdout == "0.1.0 (commit \(commit))\n", "\(r.stdout)")
+                #expect(commit.count == 12 && commit.allSatisfy(\.isHexDigit), "\(commit)")
+            }
+        } else {
+            #expect(r.stdout.hasPrefix("0.1.0 (commit not recorded"), "\(r.stdout)")
+        }
+    }
+
     /// Every command path, found from the SUBCOMMANDS sections of --help (so new commands are checked too).
     func commandPaths(_ prefix: [String] = []) throws -> [[String]] {
         let help = try wk(prefix + ["--help"], environment: ["COLUMNS": "400"]).stdout
