@@ -1,6 +1,7 @@
 // Immutable byte storage shared by tensors: a read-only memory map of a file, or a heap buffer.
 // Tensors hold the region plus an offset; bytes are lent out only inside `withUnsafeBytes`.
 
+internal import CSystem
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -22,12 +23,18 @@ public final class ByteRegion: @unchecked Sendable {
     /// The file the bytes come from, when mapped.
     public let path: String?
     private let backing: Backing
+    /// The SIGBUS guard's slot for a mapped region (-1: none).
+    private var guardSlot: Int32 = -1
 
     private init(base: UnsafeRawPointer?, count: Int, path: String?, backing: Backing) {
         self.base = base
         self.count = count
         self.path = path
         self.backing = backing
+        if backing == .mapped, let base, let path {
+            MapGuard.install()
+            guardSlot = wk_guard_register(base, UInt64(count), "\(path): the file shrank while it was being read")
+        }
     }
 
     /// Maps the whole file at `path` read-only. Opening touches no data pages.
@@ -78,7 +85,9 @@ public final class ByteRegion: @unchecked Sendable {
 
     deinit {
         switch backing {
-        case .mapped: munmap(UnsafeMutableRawPointer(mutating: base), count)
+        case .mapped:
+            wk_guard_unregister(guardSlot)
+            munmap(UnsafeMutableRawPointer(mutating: base), count)
         case .heap: base?.deallocate()
         case .empty: break
         }
@@ -108,4 +117,16 @@ public final class ByteRegion: @unchecked Sendable {
 }
 
 /// The text of the current `errno`.
+/// A file truncated underneath its map raises SIGBUS on the next read of a lost page: the guard
+/// (CSystem) turns that into one line naming the file, removes pending temporaries and exits 2.
+enum MapGuard {
+    private static let installed: Bool = {
+        PendingFiles.prepare()  // the handler only reads the lists
+        wk_guard_install { PendingFiles.unlinkAll() }
+        return true
+    }()
+
+    static func install() { _ = installed }
+}
+
 public func errnoText() -> String { String(cString: strerror(errno)) }
