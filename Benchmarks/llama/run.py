@@ -98,7 +98,14 @@ def main() -> None:
     ap.add_argument("--dtypes", default="f32,f16,q8_0,q4_0,q4_k_m")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the raw results here")
+    ap.add_argument("--table-from", help="print the table of a saved --json file and stop")
     a = ap.parse_args()
+    if a.table_from:
+        j = json.loads(Path(a.table_from).read_text())
+        best = {tuple(k.split("|")): v for k, v in j["best"].items()}
+        extra = {tuple(k.split("|")): v for k, v in j["memory"].items()}
+        print_table(Path(a.work), best, extra, j["bandwidth_gbs"], j["rounds"], j["threads"], j["openblas_coretype"])
+        return
     bin_dir, work = Path(a.bin), Path(a.work)
     models, dtypes = a.models.split(","), a.dtypes.split(",")
     wk = ROOT / ".build/release/weightkit"
@@ -133,11 +140,25 @@ def main() -> None:
                 r = wk_bench(wk, f, a.threads, ["--tokens", "128", "--runs", "1", "--decode", "32"])
                 keep((m, q, "decode 32 @128"), "wk", r["decode"]["median_s"])
                 extra[(m, q)] = r["memory"] | {"blas_kernel": r["blas_kernel"]}
+                save(a.json, best, extra, bandwidth, rnd + 1, a.threads)
                 print(f"  {m} {q} done (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
 
+    save(a.json, best, extra, bandwidth, a.rounds, a.threads)
+    print_table(work, best, extra, bandwidth, a.rounds, a.threads)
+
+
+def save(path, best, extra, bandwidth, rounds, threads) -> None:
+    if path:
+        Path(path).write_text(json.dumps({"best": {"|".join(k): v for k, v in best.items()}, "memory": {"|".join(k): v for k, v in extra.items()},
+                                          "bandwidth_gbs": bandwidth, "rounds": rounds, "threads": threads, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset")}, indent=1))
+
+
+def print_table(work: Path, best, extra, bandwidth, rounds, threads, coretype=os.environ.get("OPENBLAS_CORETYPE", "unset")) -> None:
     print(f"| model | dtype | case | llama.cpp | WeightKit | WeightKit ÷ llama.cpp | bandwidth limit |")
     print("|---|---|---|---|---|---|---|")
     for (m, q, case), d in best.items():
+        if "llama" not in d or "wk" not in d:
+            continue
         unit = 1000
         limit = ""
         if case.startswith("decode"):
@@ -145,8 +166,8 @@ def main() -> None:
             limit = f"{bpt / (bandwidth * 1e9) * unit:.1f} ms ({bpt / 2**20:.0f} MiB/token)"
         print(f"| {m} | {q} | {case} | {d['llama'] * unit:.1f} ms | {d['wk'] * unit:.1f} ms | {d['wk'] / d['llama']:.2f}× | {limit} |")
     print()
-    print(f"read bandwidth {bandwidth:.2f} GB/s ({a.threads} threads); {a.rounds} interleaved rounds, best of each; "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}; OpenBLAS kernel "
+    print(f"read bandwidth {bandwidth:.2f} GB/s ({threads} threads); {rounds} interleaved rounds, best of each; "
+          f"OPENBLAS_CORETYPE {coretype}; OpenBLAS kernel "
           f"{next(iter(extra.values()))['blas_kernel'] if extra else '?'}")
     print()
     print("| model | dtype | mapped weights | owned (widened) | KV per token | peak RSS (decode run) | anonymous RSS |")
@@ -154,8 +175,6 @@ def main() -> None:
     for (m, q), e in extra.items():
         mib = lambda b: f"{b / 2**20:.0f} MiB" if b is not None else "?"
         print(f"| {m} | {q} | {mib(e['mapped_weight_bytes'])} | {mib(e['owned_weight_bytes'])} | {e['kv_bytes_per_token'] / 1024:.0f} KiB | {mib(e['peak_rss_bytes'])} | {mib(e['rss_anon_bytes'])} |")
-    if a.json:
-        Path(a.json).write_text(json.dumps({"best": {"|".join(k): v for k, v in best.items()}, "memory": {"|".join(k): v for k, v in extra.items()}, "bandwidth_gbs": bandwidth}, indent=1))
 
 
 if __name__ == "__main__":
