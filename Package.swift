@@ -34,6 +34,9 @@ let package = Package(
         // HDF5: libhdf5 parses files in the helper process `wk-hdf5-probe`; chunks are decoded here (zlib, zstd).
         .target(name: "HDF5Format", dependencies: ["TensorCore", "CHDF5", "CZlib", "ZstdCodec"]),
         .executableTarget(name: "wk-hdf5-probe", dependencies: ["HDF5Format"]),
+        // libFuzzer harnesses, one per reader (scripts/fuzz); an ordinary build replays a corpus.
+        .executableTarget(
+            name: "wk-fuzz", dependencies: ["TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "ZstdCodec"]),
         // Format detection, model directories, shards, .zst inputs.
         .target(
             name: "Checkpoints",

@@ -1,0 +1,67 @@
+// wk-fuzz: one libFuzzer harness per reader, chosen by $WK_FUZZ_TARGET:
+//   json              TensorCore's JSON parser (headers, configs, tokenizer files)
+//   safetensors       SafetensorsFile over the bytes
+//   gguf              GGUFFile over the bytes
+//   hdf5-structure    the parent's decoder of what the HDF5 helper sends (HDF5Wire, DatasetPlan.decode)
+//   zstd              one-shot and streamed zstd decompression, capped
+// Built for fuzzing with `swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+// --product wk-fuzz` (scripts/fuzz); in an ordinary build it replays the files named on the command
+// line through the same target, which is how CI runs the committed corpus.
+
+import GGUFFormat
+import HDF5Format
+import SafetensorsFormat
+import TensorCore
+import ZstdCodec
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+nonisolated(unsafe) let target: String = getenv("WK_FUZZ_TARGET").map { String(cString: $0) } ?? "json"
+
+func fuzzOne(_ bytes: UnsafeRawBufferPointer) {
+    switch target {
+    case "json":
+        _ = try? JSONParser.parse(bytes, rejectDuplicateKeys: true)
+    case "safetensors":
+        if let f = try? SafetensorsFile(region: ByteRegion(copying: bytes), path: "fuzz.safetensors") {
+            for t in f.tensors { _ = try? TensorEntry(t).bytes() }
+        }
+    case "gguf":
+        _ = try? GGUFFile.parse(region: ByteRegion(copying: bytes), path: "fuzz.gguf")
+    case "hdf5-structure":
+        HDF5Fuzzing.decodeStructure(Array(bytes), fileSize: 1 << 20)
+    case "zstd":
+        _ = try? Zstd.decompress(Array(bytes), maxOutput: 1 << 22)
+    default:
+        fatalError("WK_FUZZ_TARGET must be json, safetensors, gguf, hdf5-structure or zstd")
+    }
+}
+
+#if FUZZING
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func LLVMFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+        fuzzOne(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
+#else
+    // Replay: every file named on the command line (directories: every file in them) through the target.
+    var count = 0
+    for arg in CommandLine.arguments.dropFirst() {
+        var files: [String] = [arg]
+        if let d = opendir(arg) {
+            files = []
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name != "." && name != ".." { files.append(arg + "/" + name) }
+            }
+            closedir(d)
+        }
+        for f in files.sorted() {
+            guard let r = try? ByteRegion.map(path: f) else { continue }
+            r.withUnsafeBytes { fuzzOne($0) }
+            count += 1
+        }
+    }
+    print("wk-fuzz \(target): \(count) inputs replayed, no crash")
+#endif
