@@ -3,7 +3,7 @@
 
 Valid files come from gguf-py's GGUFWriter (every tensor type gguf-py can produce, every
 metadata kind); broken files are packed by hand with struct, one per reader check of
-formats.md §2.6. Nothing here uses WeightKit. Run from anywhere:
+Formats/gguf.md §6. Nothing here uses WeightKit. Run from anywhere:
 
     python3 Formats/gguf/make_vectors.py
 

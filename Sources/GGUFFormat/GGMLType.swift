@@ -1,4 +1,4 @@
-// The ggml tensor type ids of GGUF (formats.md §2.3) and their WeightKit dtypes, in one table.
+// The ggml tensor type ids of GGUF (Formats/gguf.md §2) and their WeightKit dtypes, in one table.
 
 import TensorCore
 

@@ -1,4 +1,4 @@
-// Typed metadata values (formats.md §2.2): scalars, strings and arrays, nested arrays to a
+// Typed metadata values (Formats/gguf.md §1): scalars, strings and arrays, nested arrays to a
 // bounded depth, every count checked against the bytes left before anything is allocated.
 
 import TensorCore

@@ -1,4 +1,4 @@
-// GGUF reader (llama.cpp's format, versions 2 and 3, little-endian). Layout (formats.md §2.1):
+// GGUF reader (llama.cpp's format, versions 2 and 3, little-endian). Layout (Formats/gguf.md §1):
 //
 //   magic "GGUF" | version u32 | tensor_count u64 | kv_count u64
 //   kv_count × { key: string | type: u32 | value }          string = u64 length + UTF-8 bytes

@@ -1,4 +1,4 @@
-// HDF5 attributes → MetadataValue (formats.md §3.2):
+// HDF5 attributes → MetadataValue (Formats/hdf5.md §1, "Attribute values"):
 //   string (fixed or variable length, ASCII or UTF-8), scalar      → .string
 //   string array (any rank, flattened row-major)                    → .array(.string, …)
 //   integer / float scalar                                          → .int8 … .uint64 / .float32 / .float64

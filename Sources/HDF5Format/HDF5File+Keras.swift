@@ -1,4 +1,4 @@
-// Keras legacy `.h5` weights (formats.md §3.1), as saved by `model.save_weights("x.h5")`, by
+// Keras legacy `.h5` weights (Formats/hdf5.md §2), as saved by `model.save_weights("x.h5")`, by
 // `model.save("x.h5")` (the same tree under the group `model_weights`) and by Hugging Face
 // (`tf_model.h5`): the root (or `model_weights`) attribute `layer_names` lists the layers in model
 // order; each layer group's attribute `weight_names` lists its weights in order; weight `w` of layer

@@ -1,4 +1,4 @@
-// HDF5 files read through libhdf5 (formats.md §3; Formats/hdf5.md).
+// HDF5 files read through libhdf5 (Formats/hdf5.md).
 //
 // An HDF5 file is a superblock (signature 89 48 44 46 0D 0A 1A 0A at byte 0, 512, 1024, …) and a
 // tree of groups whose leaves are datasets (typed n-dimensional arrays, stored contiguously,

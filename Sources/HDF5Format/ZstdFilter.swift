@@ -1,4 +1,4 @@
-// HDF5 filter 32015 (Zstandard, formats.md §3.4) registered in-process with `H5Zregister`, so
+// HDF5 filter 32015 (Zstandard, Formats/hdf5.md §4) registered in-process with `H5Zregister`, so
 // files written by h5py + hdf5plugin open without HDF5_PLUGIN_PATH.
 //
 // Chunk encoding (compatible with hdf5plugin's zstd_h5plugin.c): each chunk is one zstd frame

@@ -1,4 +1,4 @@
-// safetensors dtype strings (formats.md §1.2) and the reference writer's ordering.
+// safetensors dtype strings (Formats/safetensors.md, "dtypes") and the reference writer's ordering.
 import TensorCore
 
 extension DType {

@@ -1,11 +1,11 @@
-// safetensors file layout (formats.md §1.1):
+// safetensors file layout (Formats/safetensors.md, "Bytes"):
 //
 //   bytes 0..<8        N, u64 little-endian: length of the header
 //   bytes 8..<8+N      UTF-8 JSON object: name -> {"dtype","shape","data_offsets":[begin,end]},
 //                      plus an optional "__metadata__": {string: string}; may be padded with spaces
 //   bytes 8+N..<EOF    the data buffer; offsets are relative to its start, tensors tile it exactly
 //
-// Every rule of the reference reader (formats.md §1.3) is enforced, plus duplicate names.
+// Every rule of the reference reader (Formats/safetensors.md, "What the reader checks") is enforced, plus duplicate names.
 
 import TensorCore
 

@@ -2,7 +2,7 @@
 // Names are the lower-case ones of the command-line contract (`f32`, `bf16`, `q4_k`, …).
 
 /// An element type. Plain types hold one element in `blockBytes` bytes; ggml block types
-/// hold `blockSize` elements in `blockBytes` bytes (formats.md §2.3).
+/// hold `blockSize` elements in `blockBytes` bytes (Formats/gguf.md §2).
 public enum DType: String, Sendable, CaseIterable, Codable, Hashable {
     case f64, f32, f16, bf16
     case i64, i32, i16, i8

@@ -1,4 +1,4 @@
-// ggml block quantization (formats.md §2.3, §2.4): the entry points (`dequantize`, `quantize`)
+// ggml block quantization (Formats/gguf.md §2, Dequantization and Quantization): the entry points (`dequantize`, `quantize`)
 // and the dequantizers. Which type has which kernels is one table, `QuantCodec`.
 //
 // Dequantizers for Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K give the same

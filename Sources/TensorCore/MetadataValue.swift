@@ -1,4 +1,4 @@
-// Typed metadata values: GGUF's value types (formats.md §2.2), which also carry safetensors'
+// Typed metadata values: GGUF's value types (Formats/gguf.md §1), which also carry safetensors'
 // string metadata and HDF5 attributes without loss.
 
 /// The type of a metadata value, with GGUF's type ids.

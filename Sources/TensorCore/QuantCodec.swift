@@ -4,7 +4,7 @@
 // `DType.codec`). Sizes were checked against ggml's C structs and gguf-py's GGML_QUANT_SIZES.
 
 /// A ggml block type: `blockSize` elements stored in `blockBytes` bytes, with the kernels WeightKit
-/// has for it (formats.md §2.3; the layouts are in Formats/gguf.md §2).
+/// has for it (the layouts are in Formats/gguf.md §2).
 public struct QuantCodec: Sendable {
     /// The dtype this entry describes.
     public let dtype: DType

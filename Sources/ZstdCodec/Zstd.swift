@@ -1,4 +1,4 @@
-// zstd frames (formats.md §4): one-shot compression and decompression of chunks (HDF5's filter
+// zstd frames (Formats/hdf5.md §4 and §5): one-shot compression and decompression of chunks (HDF5's filter
 // 32015 stores each chunk as one frame), a streaming fallback for frames without a content
 // size, and a frame check. Every libzstd return value goes through `ZSTD_isError`.
 //
