@@ -17,7 +17,7 @@ import ZstdCodec
     import Glibc
 #endif
 
-nonisolated(unsafe) let target: String = getenv("WK_FUZZ_TARGET").map { String(cString: $0) } ?? "json"
+let target: String = getenv("WK_FUZZ_TARGET").map { String(cString: $0) } ?? "json"
 
 func fuzzOne(_ bytes: UnsafeRawBufferPointer) {
     switch target {
@@ -39,11 +39,20 @@ func fuzzOne(_ bytes: UnsafeRawBufferPointer) {
 }
 
 #if FUZZING
+    // SwiftPM gives an executable its own `main`, so libFuzzer's is not linked: start its driver here.
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func LLVMFuzzerRunDriver(
+        _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+    ) -> Int32
     @_cdecl("LLVMFuzzerTestOneInput")
     public func LLVMFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         fuzzOne(UnsafeRawBufferPointer(start: data, count: size))
         return 0
     }
+    var argc = CommandLine.argc
+    var argv = CommandLine.unsafeArgv
+    exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in LLVMFuzzerTestOneInput(data, size) })
 #else
     // Replay: every file named on the command line (directories: every file in them) through the target.
     var count = 0
