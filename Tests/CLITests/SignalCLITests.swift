@@ -21,13 +21,19 @@ struct SignalCLITests {
         }
         let outputs = ["out.safetensors", "out.gguf", "out.h5"]
         var killed = 0
-        // Uninterrupted conversions, to compare any output a signalled run committed with.
+        // Uninterrupted conversions, to compare any output a signalled run committed with, and to time
+        // one: the signals are spread over that time (debug and release builds, busy and idle machines
+        // differ by several times), so that most of them land while a conversion runs.
+        var longest = 0.0
         for out in outputs {
+            let started = Date()
             let r = try Subprocess.run([
                 CLITests.binary, "convert", Fixtures.path("gpt2-trained", "model.safetensors"), dir + "/ref-" + out, "--dtype", "f16",
             ])
+            longest = max(longest, Date().timeIntervalSince(started))
             try #require(r.status == 0, "\(r.stderr)")
         }
+        let span = UInt64(min(max(longest, 0.02), 2) * 1_000_000)  // µs
         for run in 0..<50 {
             let outDir = dir + "/o\(run)"
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
@@ -37,7 +43,7 @@ struct SignalCLITests {
             p.arguments = ["convert", Fixtures.path("gpt2-trained", "model.safetensors"), outDir + "/" + out, "--dtype", "f16"]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
-            let delay = UInt32(next() % 400_000)  // 0 … 400 ms: start-up, reading, writing, renaming, exiting
+            let delay = UInt32(next() % span)  // start-up, reading, writing, renaming, exiting
             try p.run()
             usleep(delay)
             kill(p.processIdentifier, SIGTERM)
