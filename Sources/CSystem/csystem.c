@@ -30,6 +30,9 @@ static struct wk_guard_slot wk_guards[WK_GUARD_SLOTS];
 static pthread_mutex_t wk_guard_lock = PTHREAD_MUTEX_INITIALIZER;
 static void (*wk_guard_cleanup)(void);
 static atomic_int wk_guard_installed;
+// Set by the first thread that reports a fault: threads reading the same shrunk map fault together, and
+// only one line may be printed; the others wait for that thread's _exit, which ends them all.
+static atomic_int wk_guard_reporting;
 extern char *program_invocation_short_name;
 
 static void wk_guard_write(const char *s) {
@@ -49,6 +52,9 @@ static void wk_guard_handler(int sig, siginfo_t *info, void *context) {
     for (int i = 0; i < WK_GUARD_SLOTS; i++) {
         uintptr_t b = atomic_load_explicit(&wk_guards[i].base, memory_order_acquire);
         if (b != 0 && addr >= b && addr - b < wk_guards[i].length) {
+            if (atomic_exchange(&wk_guard_reporting, 1) != 0) {
+                for (;;) pause();
+            }
             wk_guard_write(program_invocation_short_name);
             wk_guard_write(": ");
             wk_guard_write(wk_guards[i].message);
