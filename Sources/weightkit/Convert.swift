@@ -151,6 +151,10 @@ enum ConvertSignals {
     static func install() {
         // The pending lists exist before any handler can run (the handler only reads them).
         PendingFiles.prepare()
+        // So does the progress bar's flag: Swift initialises a static on first use under a lock
+        // (swift_once), and a handler that did so while the interrupted thread held that lock for
+        // another static would never return (a SIGTERM 53 ms into a conversion hung in CI).
+        _ = ProgressBar.lineOpen
         var unblock = sigset_t()
         sigemptyset(&unblock)
         for s in [SIGINT, SIGTERM, SIGHUP] {
