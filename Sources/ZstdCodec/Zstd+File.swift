@@ -25,36 +25,7 @@ extension Zstd {
         defer { close(fd) }
         let out = try AtomicFile(destination: destination, overwrite: overwrite)
         do {
-            let stream = try DecompressionStream(maxWindowLog: maxWindowLog)
-            let inSize = max(DecompressionStream.recommendedInputSize, 1 << 17)
-            let input = UnsafeMutableRawBufferPointer.allocate(byteCount: inSize, alignment: 64)
-            defer { input.deallocate() }
-            var consumed = 0
-            var produced = 0
-            var pending = false
-            while true {
-                let n = read(fd, input.baseAddress, inSize)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw ZstdError("cannot read: \(errnoText())")
-                }
-                if n == 0 { break }
-                let piece = UnsafeRawBufferPointer(start: input.baseAddress, count: n)
-                if consumed == 0 {
-                    guard isFrame(piece) else {
-                        let head = piece.prefix(4).map { String($0, radix: 16) }.joined(separator: " ")
-                        throw ZstdError("not a zstd file (starts with bytes \(head), not 28 b5 2f fd)")
-                    }
-                }
-                pending = try stream.feed(piece) { bytes in
-                    produced += bytes.count
-                    guard produced <= maxOutput else { throw ZstdError(capMessage(maxOutput, consumed: consumed + n)) }
-                    try out.write(bytes)
-                }
-                consumed += n
-            }
-            if consumed == 0 { throw ZstdError("empty file, not a zstd frame") }
-            if pending { throw ZstdError("truncated zstd frame (input ends after \(consumed) bytes)") }
+            let produced = try decompressStream(fd, maxWindowLog: maxWindowLog, maxOutput: maxOutput) { try out.write($0) }
             try out.commit()
             return produced
         } catch let e as ZstdError {
@@ -81,6 +52,45 @@ extension Zstd {
 }
 
 extension Zstd {
+    /// The one streaming loop behind both file decompressions: reads `fd` to its end, checks the
+    /// first bytes are a zstd frame, passes every decompressed piece to `sink` and stops with an
+    /// error once more than `maxOutput` bytes came out. Errors do not yet name the file.
+    /// - Returns: the number of decompressed bytes.
+    @discardableResult
+    private static func decompressStream(
+        _ fd: Int32, maxWindowLog: Int, maxOutput: Int, sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Int {
+        let stream = try DecompressionStream(maxWindowLog: maxWindowLog)
+        let inSize = max(DecompressionStream.recommendedInputSize, 1 << 17)
+        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: inSize, alignment: 64)
+        defer { input.deallocate() }
+        var consumed = 0
+        var produced = 0
+        var pending = false
+        while true {
+            let n = read(fd, input.baseAddress, inSize)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ZstdError("cannot read: \(errnoText())")
+            }
+            if n == 0 { break }
+            let piece = UnsafeRawBufferPointer(start: input.baseAddress, count: n)
+            if consumed == 0, !isFrame(piece) {
+                let head = piece.prefix(4).map { String($0, radix: 16) }.joined(separator: " ")
+                throw ZstdError("not a zstd file (starts with bytes \(head), not 28 b5 2f fd)")
+            }
+            pending = try stream.feed(piece) { bytes in
+                produced += bytes.count
+                guard produced <= maxOutput else { throw ZstdError(capMessage(maxOutput, consumed: consumed + n)) }
+                try sink(bytes)
+            }
+            consumed += n
+        }
+        if consumed == 0 { throw ZstdError("empty file, not a zstd frame") }
+        if pending { throw ZstdError("truncated zstd frame (input ends after \(consumed) bytes)") }
+        return produced
+    }
+
     static func capMessage(_ cap: Int, consumed: Int) -> String {
         "decompresses to more than \(cap) bytes (the limit; set WEIGHTKIT_MAX_DECOMPRESSED, in bytes or with K/M/G/T, to raise it); stopped after reading \(consumed) compressed bytes"
     }
@@ -119,40 +129,15 @@ extension Zstd {
         guard fd >= 0 else { throw ZstdError("\(source): cannot open: \(errnoText())") }
         defer { close(fd) }
         do {
-            let stream = try DecompressionStream()
-            let inSize = max(DecompressionStream.recommendedInputSize, 1 << 17)
-            let input = UnsafeMutableRawBufferPointer.allocate(byteCount: inSize, alignment: 64)
-            defer { input.deallocate() }
-            var consumed = 0
-            var produced = 0
-            var pending = false
-            while true {
-                let n = read(fd, input.baseAddress, inSize)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw ZstdError("cannot read: \(errnoText())")
+            try decompressStream(fd, maxWindowLog: defaultMaxWindowLog, maxOutput: maxOutput) { bytes in
+                var done = 0
+                while done < bytes.count {
+                    let w = write(out, bytes.baseAddress! + done, bytes.count - done)
+                    if w < 0, errno == EINTR { continue }
+                    guard w > 0 else { throw ZstdError("cannot write the decompressed copy in \(dir): \(errnoText())") }
+                    done += w
                 }
-                if n == 0 { break }
-                let piece = UnsafeRawBufferPointer(start: input.baseAddress, count: n)
-                if consumed == 0, !isFrame(piece) {
-                    let head = piece.prefix(4).map { String($0, radix: 16) }.joined(separator: " ")
-                    throw ZstdError("not a zstd file (starts with bytes \(head), not 28 b5 2f fd)")
-                }
-                pending = try stream.feed(piece) { bytes in
-                    produced += bytes.count
-                    guard produced <= maxOutput else { throw ZstdError(capMessage(maxOutput, consumed: consumed + n)) }
-                    var done = 0
-                    while done < bytes.count {
-                        let w = write(out, bytes.baseAddress! + done, bytes.count - done)
-                        if w < 0, errno == EINTR { continue }
-                        guard w > 0 else { throw ZstdError("cannot write the decompressed copy in \(dir): \(errnoText())") }
-                        done += w
-                    }
-                }
-                consumed += n
             }
-            if consumed == 0 { throw ZstdError("empty file, not a zstd frame") }
-            if pending { throw ZstdError("truncated zstd frame (input ends after \(consumed) bytes)") }
         } catch let e as ZstdError {
             throw e.naming(source)
         }
