@@ -37,12 +37,18 @@ let package = Package(
         // libFuzzer harnesses, one per reader (scripts/fuzz); an ordinary build replays a corpus.
         .executableTarget(
             name: "wk-fuzz", dependencies: ["TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "ZstdCodec"]),
+        // The Checkpoint type (named tensors, metadata, config) and its error: links no system library, so
+        // that Models and the Executor never link libhdf5, libzstd or zlib (ModelsTests/DependencyTests).
+        .target(name: "CheckpointCore", dependencies: ["TensorCore"]),
         // Format detection, model directories, shards, .zst inputs.
         .target(
             name: "Checkpoints",
-            dependencies: ["TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "PyTorchFormat", "ZstdCodec"]),
+            dependencies: [
+                "TensorCore", "CheckpointCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "PyTorchFormat",
+                "ZstdCodec",
+            ]),
         // Configs, layouts per architecture, the canonical graph.
-        .target(name: "Models", dependencies: ["TensorCore", "Checkpoints"]),
+        .target(name: "Models", dependencies: ["TensorCore", "CheckpointCore"]),
         // Exp-based elementwise kernels in C, built for AVX2+FMA and the baseline (target_clones).
         .target(name: "CKernels"),
         // Tokenizers: HF tokenizer.json, GPT-2 vocab.json + merges.txt, SentencePiece tokenizer.model, GGUF
@@ -75,7 +81,7 @@ let package = Package(
         .testTarget(name: "PyTorchFormatTests", dependencies: ["PyTorchFormat", "TestSupport"]),
         .testTarget(name: "HDF5FormatTests", dependencies: ["HDF5Format", "ZstdCodec", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "CheckpointCore", "SafetensorsFormat", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUFFormat", "TestSupport"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "Models", "TestSupport"]),
         .testTarget(name: "WeightKitTests", dependencies: ["WeightKit", "TestSupport"]),

@@ -7,13 +7,6 @@
 import TensorCore
 
 extension Checkpoint {
-    /// The metadata key under which a weight file carries its config.json (safetensors
-    /// `__metadata__`, HDF5 root attribute).
-    public static let configMetadataKey = "config.json"
-
-    /// Whether `config` came from the file's own metadata rather than from a config.json file.
-    public var configIsEmbedded: Bool { config != nil && configPath == nil && metadata[Self.configMetadataKey] != nil }
-
     /// Takes `config` from the `config.json` metadata entry when there is one. An entry that is not
     /// a JSON object is an error naming the file, not a silent fallback to a config.json beside it.
     mutating func adoptEmbeddedConfig() throws {

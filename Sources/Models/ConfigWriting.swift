@@ -2,7 +2,7 @@
 // from GGUF metadata, llama.cpp's GGUF naming, and refusing keys that would change the
 // computation in a way the family does not implement.
 
-import Checkpoints
+import CheckpointCore
 import TensorCore
 
 enum ConfigWriting {

@@ -4,7 +4,7 @@
 // ("gelu" is the tanh approximation). Namings: HF with or without `transformer.`, TensorFlow
 // `tf_model.h5`, and WeightKit's own GGUF convention (Formats/gguf.md, architecture `gpt1`).
 
-import Checkpoints
+import CheckpointCore
 import TensorCore
 
 extension Architecture {

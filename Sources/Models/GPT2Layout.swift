@@ -3,7 +3,7 @@
 // mask buffers `attn.bias`/`attn.masked_bias`, ignored), TensorFlow `tf_model.h5` (normalised
 // to the same names), and GGUF (llama.cpp's names, Conv1D already transposed to [out, in]).
 
-import Checkpoints
+import CheckpointCore
 import TensorCore
 
 extension Architecture {

@@ -6,7 +6,7 @@
 // (factor rope_scaling_factor or 8, low 1, high rope_high_freq_factor or 4, original context 8192).
 // params.json names no context length: max_seq_len when given, else 4096.
 
-import Checkpoints
+import CheckpointCore
 import TensorCore
 
 extension LlamaLayout {

@@ -4,7 +4,7 @@
 // GGUF (llama.cpp's names; Q/K permuted back to interleaved, layouts.md §3.3). Interleaved Q/K
 // rows run with interleaved RoPE, which is the same computation as half-split RoPE on HF's rows.
 
-import Checkpoints
+import CheckpointCore
 import Foundation
 import TensorCore
 

@@ -5,7 +5,7 @@
 // agree), and the head counts when the head size is given (`attention.key_length`). Where the
 // tensors disagree among themselves, the error names the metadata value and the tensors' values.
 
-import Checkpoints
+import CheckpointCore
 import TensorCore
 
 enum MetadataCheck {

@@ -6,7 +6,7 @@
 // WeightKit writes the same plus `llama.attention.sliding_window`, which is how a `llama` GGUF is
 // recognised as Mistral. A llama.cpp GGUF without that key is read as LLaMA (as llama.cpp runs it).
 
-import Checkpoints
+import CheckpointCore
 import TensorCore
 
 extension Architecture {

@@ -3,7 +3,7 @@
 // both, and one naming table per naming. One family is one file conforming to this protocol;
 // registering it is one line in `ModelLayouts.all`.
 
-import Checkpoints
+import CheckpointCore
 import TensorCore
 
 /// One model family.

@@ -4,7 +4,7 @@
 // transform values into the work to do, used by the Executor (through BoundWeight), convert and
 // diff. Canonical form: matrices [out, in], Q/K rows in Hugging Face's half-split RoPE order.
 
-import Checkpoints
+import CheckpointCore
 import TensorCore
 
 /// How a stored tensor differs from its canonical form.

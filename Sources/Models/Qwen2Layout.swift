@@ -5,7 +5,7 @@
 // `qwen2`: llama.cpp's names with Q/K rows left in HF's half-split order, as llama.cpp runs
 // qwen2 with NEOX RoPE). Sliding-window attention (`use_sliding_window`) is refused by name.
 
-import Checkpoints
+import CheckpointCore
 import TensorCore
 
 extension Architecture {

@@ -5,7 +5,7 @@
 // `tokens_embed`, `positions_embed`), with `_._` → `.`, `:0` dropped, and Keras leaf names
 // mapped as transformers maps them (gamma/kernel/embeddings → weight, beta → bias).
 
-import Checkpoints
+import CheckpointCore
 import TensorCore
 
 enum TensorFlowNames {

@@ -1,7 +1,7 @@
 // Strict binding of canonical weights to source tensors: every canonical weight bound, every
 // shape checked, every source tensor used or knowingly ignored; failures list the names.
 
-import Checkpoints
+import CheckpointCore
 import TensorCore
 
 /// Where a canonical weight lives in one naming, and how it is stored there.

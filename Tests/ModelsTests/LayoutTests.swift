@@ -1,13 +1,23 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import Checkpoints
+import CheckpointCore
 @testable import Models
+import SafetensorsFormat
 @testable import TensorCore
 
 @Suite("layouts: recognition, naming, strict binding")
 struct LayoutTests {
-    func open(_ fixture: String) throws -> Checkpoint { try Checkpoint.open(Fixtures.path(fixture)) }
+    /// A fixture directory's model.safetensors and config.json as one checkpoint, read without the
+    /// Checkpoints module (this target links no system library; see DependencyTests).
+    func open(_ fixture: String) throws -> Checkpoint {
+        let dir = Fixtures.path(fixture)
+        let file = try SafetensorsFile.open(path: dir + "/model.safetensors")
+        return Checkpoint(
+            path: dir, format: .safetensors, files: [file.path], metadata: file.metadata,
+            entries: file.tensors.map { TensorEntry($0) }, config: try Checkpoint.readConfig(dir + "/config.json"),
+            configPath: dir + "/config.json")
+    }
 
     @Test("each fixture maps to its family under the expected naming", arguments: [
         ("gpt2-tiny", Architecture.gpt2, "prefix 'transformer.'"), ("gpt2-hub", .gpt2, "no prefix"), ("gpt2-untied", .gpt2, "prefix"),
