@@ -219,6 +219,43 @@ def stats(name: str, ref: dict[str, np.ndarray]) -> None:
     )
 
 
+def save_fixture(cls, model: torch.nn.Module, d: Path, ref: dict[str, np.ndarray], name: str, saved: bool = False,
+                 **extra: str) -> None:
+    """The end of every family fixture (Fixtures/mistral.py, Fixtures/qwen2.py): the model saved with save_pretrained
+    (unless `saved`), transformers' reference written to reference.safetensors (`extra` in its metadata), the
+    directory reloaded with `cls.from_pretrained` and required to reproduce the reference bit for bit, and the
+    reference's statistics noted."""
+    if not saved:
+        save_hf(model, d)
+    save_reference(d / "reference.safetensors", ref, name, **extra)
+    reload_check(cls, d, ref, name)
+    stats(name, ref)
+
+
+def seeded_text_fixture(name: str, seeds: range, build, cls, tokenizer: str, files: list[str], eos: set[int],
+                        special: set[int]) -> None:
+    """A text fixture for greedy generation: the first seed in `seeds` whose model (`build(seed)`), with
+    Fixtures/tokenizers/`tokenizer`'s `files`, passes check_greedy on the shared prompt is saved with its reference
+    (save_fixture, the seed in the reference's metadata)."""
+    last = None
+    for seed in seeds:
+        d = fresh_dir(name)
+        model = build(seed)
+        save_hf(model, d)
+        copy_tokenizer(tokenizer, d, files)
+        ids, tok = prompt_ids(d)
+        try:
+            check_greedy(name, model, d, ids, eos, special, lambda x: tok.decode(x, skip_special_tokens=False),
+                         lambda x: tok.decode(x, skip_special_tokens=True))
+        except SystemExit as e:
+            last = e
+            continue
+        save_fixture(cls, model, d, run_hf(model, ids), name, saved=True, seed=str(seed))
+        note(f"{name}: seed {seed}")
+        return
+    raise SystemExit(f"{name}: no seed passed ({last})")
+
+
 # --------------------------------------------------------------------------------------------------------------
 # GGUF helpers
 # --------------------------------------------------------------------------------------------------------------
