@@ -6,6 +6,8 @@ bundled fixtures.
 
     run_hf(model, ids)           -> {"input_ids", "logits", "hidden_states.{i}", "attentions.{i}"} as numpy
     reference_metadata(**extra)  -> __metadata__: producer and versions, plus what the caller adds
+    compute_dtype(model)         -> "float32", "bfloat16" or "float16": the `dtype` metadata key, which picks
+                                    verify's default tolerance (absent means float32)
     save_safetensors(t, path, m) -> a safetensors file whose bytes do not change from run to run
     model_fingerprint(model)     -> the architecture and shapes `weightkit verify` compares with the model
 
@@ -56,6 +58,12 @@ def reference_metadata(**extra: str) -> dict[str, str]:
     }
     md.update(extra)
     return md
+
+
+def compute_dtype(model: torch.nn.Module) -> str:
+    """The dtype the model computes in, as the reference's `dtype` metadata records it."""
+    dt = next(model.parameters()).dtype
+    return {torch.float32: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}[dt]
 
 
 def load_safetensors(path: Path) -> dict[str, np.ndarray]:

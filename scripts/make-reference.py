@@ -9,7 +9,7 @@ MODEL_DIR is a directory transformers loads with AutoModelForCausalLM (config.js
 input_ids, logits, every hidden state and every attention matrix, in the format of
 Formats/reference-activations.md. Its __metadata__ records the transformers and torch versions and the
 model's architecture and shapes with their hash (config, config_sha256), which `weightkit verify` compares with
-the model it runs.
+the model it runs, and `dtype` = float32, the dtype it was computed in (verify's default tolerance follows it).
 
 The recording code is scripts/hf_reference.py, the same that makes the fixtures' references
 (Fixtures/generate.py).
@@ -61,7 +61,7 @@ def main() -> None:
     import transformers
     from transformers import AutoModelForCausalLM
 
-    from hf_reference import model_fingerprint, reference_metadata, run_hf, save_safetensors
+    from hf_reference import compute_dtype, model_fingerprint, reference_metadata, run_hf, save_safetensors
 
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
@@ -86,7 +86,7 @@ def main() -> None:
         fail(f"{len(ids)} tokens, but the model has {limit} positions")
 
     ref = run_hf(model, ids)
-    metadata = reference_metadata(**model_fingerprint(model), **extra)
+    metadata = reference_metadata(**model_fingerprint(model), dtype=compute_dtype(model), **extra)
     out = Path(args.output)
     tmp = out.with_name(f".{out.name}.tmp")
     save_safetensors(ref, tmp, metadata)

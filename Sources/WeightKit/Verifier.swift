@@ -1,5 +1,6 @@
 // verify: run a model on a reference file's input_ids and compare each reference tensor, in
-// network order, elementwise with |got − ref| ≤ atol + rtol·|ref|.
+// network order, elementwise with |got − ref| ≤ atol + rtol·|ref| + s·√depth·rms(ref)
+// (VerifyTolerance: s from the model's weight dtype and the reference's compute dtype).
 
 /// The comparison of one tensor.
 public struct TensorComparison: Sendable {
@@ -13,10 +14,16 @@ public struct TensorComparison: Sendable {
     public let maxRelError: Float
     /// Flat index of the largest violation (or of the largest absolute error when all pass).
     public let worstIndex: Int
-    /// Whether every element is within `atol + rtol·|ref|`.
+    /// Whether every element is within `atol + rtol·|ref| + scaleTerm`.
     public let passed: Bool
     /// Elements outside tolerance.
     public let failures: Int
+    /// Root mean square of the reference tensor.
+    public var rms: Float = 0
+    /// The tolerance's scale part for this tensor (s·√depth·rms), added to every element's bound.
+    public var scaleTerm: Float = 0
+    /// Largest |got − ref| over the reference's RMS (NaN when either is NaN; 0 when both are 0).
+    public var maxErrorOverRMS: Float { maxAbsError == 0 ? 0 : maxAbsError / rms }
 }
 
 /// The outcome of ``Verifier/verify(model:reference:atol:rtol:)``.
@@ -25,8 +32,11 @@ public struct VerifyReport: Sendable {
     public let model: String
     /// The reference file's path.
     public let reference: String
-    public let atol: Float
-    public let rtol: Float
+    public var atol: Float { tolerance.atol }
+    public var rtol: Float { tolerance.rtol }
+    /// The tolerance used: the default for the weights' dtype and the reference's compute dtype, or the
+    /// one given.
+    public let tolerance: VerifyTolerance
     /// One comparison per tensor the reference holds, in network order (hidden_states.0,
     /// attentions.0, hidden_states.1, …, logits).
     public let rows: [TensorComparison]
@@ -37,6 +47,9 @@ public struct VerifyReport: Sendable {
     public var passed: Bool { rows.allSatisfy(\.passed) }
     /// The first tensor out of tolerance in network order: where a wrong weight first shows.
     public var firstFailure: TensorComparison? { rows.first { !$0.passed } }
+    /// Positions where the model's and the reference's logits have the same largest entry, and how many
+    /// positions there are (nil without logits in the reference).
+    public var top1: (agree: Int, of: Int)? = nil
 }
 
 /// Checks a model's activations against reference activations, as `weightkit verify` does.
@@ -50,6 +63,20 @@ public struct VerifyReport: Sendable {
 public enum Verifier {
     /// Compares `got` with `ref` elementwise.
     public static func compare(name: String, shape: [Int], got: [Float], ref: [Float], atol: Float, rtol: Float) -> TensorComparison {
+        compare(name: name, shape: shape, got: got, ref: ref, atol: atol, rtol: rtol, extra: 0)
+    }
+
+    /// Root mean square of `x` (accumulated in Double).
+    public static func rms(_ x: [Float]) -> Float {
+        guard !x.isEmpty else { return 0 }
+        var s = 0.0
+        for v in x { s += Double(v) * Double(v) }
+        return Float((s / Double(x.count)).squareRoot())
+    }
+
+    /// Compares `got` with `ref` elementwise: |got − ref| ≤ atol + rtol·|ref| + extra.
+    public static func compare(name: String, shape: [Int], got: [Float], ref: [Float], atol: Float, rtol: Float, extra: Float) -> TensorComparison {
+        let atol = atol + extra
         var maxAbs: Float = 0
         var maxRel: Float = 0
         var failures = 0
@@ -80,13 +107,26 @@ public enum Verifier {
     /// - Parameters:
     ///   - model: the model to run (``LoadedModel/open(_:)``).
     ///   - reference: the activations to compare with (``ReferenceFile/open(_:)``).
-    ///   - atol: absolute tolerance.
+    ///   - atol: absolute tolerance; given (with or without rtol), the comparison is exactly
+    ///     `|got − ref| ≤ atol + rtol·|ref|`. Both nil: the default for the model's weight dtype and the
+    ///     reference's compute dtype (``VerifyTolerance/defaults(model:reference:)``).
     ///   - rtol: relative tolerance.
     /// - Returns: one row per tensor in network order; a failing tolerance is a result, not an error.
     ///   ``VerifyReport/warnings`` says when the reference records another model.
     /// - Throws: when the reference holds a tensor the model does not produce, holds only input_ids,
     ///   or a tensor's shape differs from the model's.
-    public static func verify(model: LoadedModel, reference: ReferenceFile, atol: Float = 1e-4, rtol: Float = 1e-4) throws -> VerifyReport {
+    public static func verify(model: LoadedModel, reference: ReferenceFile, atol: Float? = nil, rtol: Float? = nil) throws -> VerifyReport {
+        var tolerance = try VerifyTolerance.defaults(model: model, reference: reference)
+        if atol != nil || rtol != nil {
+            tolerance = .explicit(atol: atol ?? tolerance.atol, rtol: rtol ?? tolerance.rtol, weights: tolerance.weights,
+                                  referenceCompute: tolerance.referenceCompute)
+        }
+        return try verify(model: model, reference: reference, tolerance: tolerance)
+    }
+
+    /// Runs `model` on `reference`'s input_ids and compares every tensor it holds with `tolerance`:
+    /// `|got − ref| ≤ atol + rtol·|ref| + s·√depth·rms(ref)` (NaN always fails).
+    public static func verify(model: LoadedModel, reference: ReferenceFile, tolerance: VerifyTolerance) throws -> VerifyReport {
         let order = model.graph.recordedNames
         let unknown = reference.tensors.keys.filter { !order.contains($0) }.sorted()
         if !unknown.isEmpty {
@@ -97,16 +137,41 @@ public enum Verifier {
         let executor = Executor(graph: model.graph)
         let acts = try executor.run(batch: reference.inputIDs, record: Set(names))
         var rows = [TensorComparison]()
+        var top1: (Int, Int)? = nil
         for name in names {
             let ref = reference.tensors[name]!
             guard let got = acts[name] else { throw WeightKitError("\(name): not produced by the run") }
             guard got.shape == ref.shape else {
                 throw WeightKitError("\(reference.path): '\(name)' has shape \(ref.shape) but the model produces \(got.shape)")
             }
-            rows.append(compare(name: name, shape: ref.shape, got: got.values, ref: try ref.floats(), atol: atol, rtol: rtol))
+            let values = try ref.floats()
+            let rms = rms(values)
+            let term = tolerance.scaleTerm(depth: VerifyTolerance.depth(of: name, layers: model.graph.config.layers), rms: rms)
+            var row = compare(name: name, shape: ref.shape, got: got.values, ref: values, atol: tolerance.atol, rtol: tolerance.rtol, extra: term)
+            row.rms = rms
+            row.scaleTerm = term
+            rows.append(row)
+            if name == "logits" { top1 = agreement(got.values, values, width: ref.shape.last ?? 1) }
         }
-        var report = VerifyReport(model: model.checkpoint.path, reference: reference.path, atol: atol, rtol: rtol, rows: rows)
+        var report = VerifyReport(model: model.checkpoint.path, reference: reference.path, tolerance: tolerance, rows: rows)
+        report.top1 = top1
         report.warnings = ReferenceProvenance.mismatches(reference, model.graph.config)
         return report
+    }
+
+    /// Rows of width `width` where `got` and `ref` have their largest entry at the same index.
+    static func agreement(_ got: [Float], _ ref: [Float], width: Int) -> (agree: Int, of: Int) {
+        guard width > 0, got.count == ref.count else { return (0, 0) }
+        let n = ref.count / width
+        var agree = 0
+        for r in 0..<n {
+            var bg = 0, br = 0
+            for j in 1..<width {
+                if got[r * width + j] > got[r * width + bg] { bg = j }
+                if ref[r * width + j] > ref[r * width + br] { br = j }
+            }
+            if bg == br { agree += 1 }
+        }
+        return (agree, n)
     }
 }
