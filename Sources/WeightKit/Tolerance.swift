@@ -47,7 +47,7 @@ public struct VerifyTolerance: Sendable, Equatable {
     ///   dequantized: both sides compute in float32 from the same values; only the order of the sums
     ///   differs. Adds s = 8·2⁻²⁴·√inner.
     /// - a reference computed in bfloat16 (float16): its own rounding, 2⁻⁸ (2⁻¹¹) per operation, compounding
-    ///   with depth. Adds s = 25·u.
+    ///   with depth. Adds s = 32·u.
     public static func defaults(weightDTypes: Set<DType>, referenceCompute: String, inner: Int) -> VerifyTolerance {
         let names = weightDTypes.map(\.rawValue).sorted().joined(separator: "+")
         let float32Only = weightDTypes.allSatisfy { $0 == .f32 || $0 == .f64 }
@@ -57,7 +57,7 @@ public struct VerifyTolerance: Sendable, Equatable {
         switch referenceCompute {
         case "bfloat16", "float16":
             let u: Float = referenceCompute == "bfloat16" ? 0x1p-8 : 0x1p-11
-            t.scale = 25 * u + reorder
+            t.scale = 32 * u + reorder
             t.reason = "its own rounding (u = 2^\(referenceCompute == "bfloat16" ? -8 : -11)) compounds with depth"
         default:
             if float32Only {

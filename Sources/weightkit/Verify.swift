@@ -16,7 +16,7 @@ struct Verify: ParsableCommand {
             computed in (its metadata 'dtype'; float32 when absent): float32 weights against a float32 \
             reference: atol = rtol = 1e-4 and s = 0; other stored dtypes (f16, bf16, q8_0 … q6_k) against a \
             float32 reference made from the same weights dequantized: s = 8·2⁻²⁴·√inner for the order of \
-            float32 sums; a reference computed in bfloat16: s = 25·2⁻⁸ for its own rounding. The header \
+            float32 sums; a reference computed in bfloat16: s = 32·2⁻⁸ for its own rounding. The header \
             says which and why (Formats/reference-activations.md derives the numbers). --atol/--rtol \
             replace it with exactly |got − ref| ≤ atol + rtol·|ref|.
 

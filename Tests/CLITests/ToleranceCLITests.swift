@@ -119,7 +119,7 @@ else:
         let j = try JSONParser.parse(r.stdout)
         #expect(j["tolerance"]?["reference_compute"]?.string == "bfloat16")
         let s = j["tolerance"]?["scale"]?.double ?? 0
-        #expect(abs(s - (25 * 0x1p-8 + 8 * 0x1p-24 * 128.0.squareRoot())) < 1e-6, "scale \(s)")
+        #expect(abs(s - (32 * 0x1p-8 + 8 * 0x1p-24 * 128.0.squareRoot())) < 1e-6, "scale \(s)")
         let text = try wk(["verify", Fixtures.path("llama-dtypes"), "--reference", ref]).stdout
         #expect(text.contains("reference computed in bfloat16"), "\(text)")
 
