@@ -1,13 +1,18 @@
 // Linear layers and embeddings over weights kept in their stored dtype (f16, bf16, q8_0, q4_0, q4_1,
 // q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k), read straight from the memory map:
 //
-//   one token (decode)   a fused decode-and-dot per row (C, wk_stored_gemv), rows split across threads
+//   one token (decode)   q8_0/q4_0/q4_1/q5_0/q5_1: the activation row quantised to 8 bits per block of 32
+//                        once, then integer dot products per block (C, wk_stored_gemv_act8; the default, as
+//                        in llama.cpp; off with WEIGHTKIT_F32_ACTIVATIONS=1); other dtypes, or with it off:
+//                        a fused decode-and-dot per row in float32 (wk_stored_gemv). Rows split across threads.
 //   many tokens          panels of rows decoded into a small float32 buffer that stays in cache, each
 //                        multiplied by OpenBLAS sgemm into its columns of the output
 //   embedding            only the looked-up rows are decoded
 //
-// The arithmetic is the float32 arithmetic of the widened path with the decoded values; only the
-// order of the sums differs, so results agree with it to float32 rounding.
+// Apart from the 8-bit activations, the arithmetic is the float32 arithmetic of the widened path with the
+// decoded values; only the order of the sums differs, so results agree with it to float32 rounding. The
+// 8-bit activations add an error of at most Σ_blocks Σ|w|·max|x_block|/254 per output (each element of x is
+// off by at most half its block's step); Formats/ and README give the error measured on the fixtures.
 
 internal import CKernels
 internal import COpenBLAS
@@ -45,27 +50,57 @@ struct StoredMatrix: @unchecked Sendable {
     /// Whether WEIGHTKIT_WIDEN=1 asks for every weight widened to float32 (the earlier behaviour, for
     /// comparisons).
     static let widenAll = ProcessInfo.processInfo.environment["WEIGHTKIT_WIDEN"] == "1"
+
+    /// Whether one-token products quantise the activation row to 8 bits (default; WEIGHTKIT_F32_ACTIVATIONS=1
+    /// keeps it float32).
+    static let int8ActivationsDefault = ProcessInfo.processInfo.environment["WEIGHTKIT_F32_ACTIVATIONS"] != "1"
+
+    /// Whether WEIGHTKIT_INT8_EVERY_ROW=1 asks for every row of a many-token product to go through the
+    /// one-token kernel (8-bit activations) instead of sgemm: a prefill then computes what decoding the same
+    /// tokens one by one would, which is how the error of the 8-bit activations is measured
+    /// (Benchmarks/int8/measure.py). Slow; for measurements only.
+    static let int8EveryRow = ProcessInfo.processInfo.environment["WEIGHTKIT_INT8_EVERY_ROW"] == "1"
 }
 
 extension Kernels {
     /// Panel height for prefill: rows of W decoded at a time.
     static let panelRows = 256
 
-    /// y[T, out] = x[T, in] · Wᵀ (+ b) with W `[out, in]` in its stored dtype.
+    /// y[T, out] = x[T, in] · Wᵀ (+ b) with W `[out, in]` in its stored dtype. With `int8Activations`, one
+    /// row of x times a q8_0/q4_0/q4_1/q5_0/q5_1 weight goes through x quantised to 8 bits per block of 32;
+    /// `level` picks the kernel version (−1: the best this CPU runs; tests pass each).
     static func linearStored(
-        _ x: UnsafePointer<Float>, rows: Int, weight w: StoredMatrix, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>
+        _ x: UnsafePointer<Float>, rows: Int, weight w: StoredMatrix, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
+        int8Activations: Bool = StoredMatrix.int8ActivationsDefault, level: Int32 = -1
     ) {
         let outF = w.rows, inF = w.cols
+        if rows > 1, int8Activations, StoredMatrix.int8EveryRow, wk_act8_supported(w.type) != 0 {
+            for r in 0..<rows {
+                linearStored(x + r * inF, rows: 1, weight: w, bias: bias, into: y + r * outF, int8Activations: true, level: level)
+            }
+            return
+        }
         if rows == 1 {
             let threads = min(ProcessInfo.processInfo.activeProcessorCount, max(1, outF / 64))
             let chunk = (outF + threads - 1) / threads
             let yAddress = Int(bitPattern: y), xAddress = Int(bitPattern: x)
+            var act: UnsafeMutableRawPointer?
+            if int8Activations, wk_act8_supported(w.type) != 0 {
+                act = UnsafeMutableRawPointer.allocate(byteCount: wk_act8_bytes(inF), alignment: 64)
+                wk_quantize_act8(x, inF, act)
+            }
+            defer { act?.deallocate() }
+            let actAddress = act.map { Int(bitPattern: $0) }
             DispatchQueue.concurrentPerform(iterations: threads) { t in
                 let r0 = t * chunk
                 let n = min(chunk, outF - r0)
                 guard n > 0 else { return }
-                wk_stored_gemv(w.type, w.base, inF, r0, n, UnsafePointer<Float>(bitPattern: xAddress)!,
-                               UnsafeMutablePointer<Float>(bitPattern: yAddress)! + r0)
+                let yr = UnsafeMutablePointer<Float>(bitPattern: yAddress)! + r0
+                if let actAddress {
+                    wk_stored_gemv_act8(w.type, w.base, inF, r0, n, UnsafeRawPointer(bitPattern: actAddress)!, yr, level)
+                } else {
+                    wk_stored_gemv(w.type, w.base, inF, r0, n, UnsafePointer<Float>(bitPattern: xAddress)!, yr)
+                }
             }
             if let bias { for j in 0..<outF { y[j] += bias[j] } }
             return
@@ -85,6 +120,9 @@ extension Kernels {
             for r in 0..<rows { for j in 0..<outF { y[r * outF + j] += bias[j] } }
         }
     }
+
+    /// The versions of the 8-bit-activation GEMV this CPU runs (0 portable C, 1 AVX2+FMA, 2 AVX-512 VNNI).
+    static var int8KernelLevels: [Int32] { Array(0...wk_act8_best_level()) }
 
     /// The rows `tokens` of an embedding table in its stored dtype, decoded into y[T, cols].
     static func embeddingStored(_ w: StoredMatrix, tokens: [Int], into y: UnsafeMutablePointer<Float>) {

@@ -37,14 +37,17 @@ struct StoredDtypeCLITests {
         let found = j["kinds"]?.array?.compactMap(\.string) ?? []
         for k in kinds { #expect(found.contains(k), "\(convertArgs): no \(k) tensor in \(found)") }
         #expect(j["bad"]?.array?.isEmpty == true, "dequantized values differ from gguf-py's: \(check)")
-        // Eight tokens (panels of decoded rows into sgemm) and one token (fused decode-and-dot GEMV). The
-        // order of the float32 sums differs from the widened run; logits are O(5), rows ≤ 1024 long:
+        // Eight tokens (panels of decoded rows into sgemm) and one token (fused decode-and-dot GEMV, with
+        // float32 activations: WEIGHTKIT_F32_ACTIVATIONS=1; the 8-bit ones are checked in StoredKernelTests).
+        // The order of the float32 sums differs from the widened run; logits are O(5), rows ≤ 1024 long:
         // float32 reordering stays near 1e-6 (1.4e-6 seen), 1e-5 is the bound used.
+        var env = ProcessInfo.processInfo.environment
+        env["WEIGHTKIT_F32_ACTIVATIONS"] = "1"
         for tokens in ["1,2,3,4,5,6,7,8", "5"] {
             var dumps = [String]()
             for (i, model) in [q, f].enumerated() {
                 let out = dir + "/acts\(i).safetensors"
-                let run = try Subprocess.run([CLITests.binary, "run", model, "--tokens", tokens, "--dump", out])
+                let run = try Subprocess.run([CLITests.binary, "run", model, "--tokens", tokens, "--dump", out], environment: env)
                 #expect(run.status == 0, "\(run.stderr)")
                 dumps.append(out)
             }

@@ -61,7 +61,7 @@ import Testing
         #expect(Array(out[n...]).map(\.bitPattern) == Array(widened[n..<(2 * n)]).map(\.bitPattern))
     }
 
-    @Test("GEMV (one token) and panel GEMM (many tokens, several panels) equal the widened products", arguments: types)
+    @Test("GEMV (one token, float32 activations) and panel GEMM (many tokens, several panels) equal the widened products", arguments: types)
     func products(_ dtype: DType) throws {
         let outF = 300, inF = Self.cols(dtype)  // 300 rows: two panels of 256 and 44
         let (bytes, w) = try Self.matrix(dtype, rows: outF, cols: inF, seed: 2)
@@ -72,7 +72,9 @@ import Testing
             var y = [Float](repeating: .nan, count: tokens * outF)
             x.withUnsafeBufferPointer { xp in
                 bias.withUnsafeBufferPointer { bp in
-                    y.withUnsafeMutableBufferPointer { Kernels.linearStored(xp.baseAddress!, rows: tokens, weight: m, bias: bp.baseAddress!, into: $0.baseAddress!) }
+                    y.withUnsafeMutableBufferPointer {
+                        Kernels.linearStored(xp.baseAddress!, rows: tokens, weight: m, bias: bp.baseAddress!, into: $0.baseAddress!, int8Activations: false)
+                    }
                 }
             }
             var worst = 0.0
@@ -89,6 +91,56 @@ import Testing
                 }
             }
             #expect(worst <= 1, "\(dtype.rawValue) tokens \(tokens): error \(worst)× the float32 accumulation bound")
+        }
+    }
+
+    static let levels = Kernels.int8KernelLevels
+
+    @Test("GEMV with 8-bit activations: within the activation-quantisation bound of the widened product, every kernel version",
+          arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1], [3, 8])
+    func int8Activations(_ dtype: DType, blocks: Int) throws {
+        let outF = 67, inF = 32 * blocks
+        let (bytes, w) = try Self.matrix(dtype, rows: outF, cols: inF, seed: 3)
+        let m = Self.stored(dtype, bytes, rows: outF, cols: inF)
+        // Blocks of very different magnitude, one block all zeros.
+        var state: UInt64 = 7
+        let x: [Float] = (0..<inF).map { i in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let u = Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
+            let block = i / 32
+            return block == 1 ? 0 : u * [1, 0, 40, 0.01, 3, 7, 0.5, 100][block % 8]
+        }
+        var ref = [Double](repeating: 0, count: outF), bound = [Double](repeating: 0, count: outF)
+        for o in 0..<outF {
+            var mag = 0.0
+            for i in 0..<inF {
+                ref[o] += Double(w[o * inF + i]) * Double(x[i])
+                mag += abs(Double(w[o * inF + i]) * Double(x[i]))
+            }
+            // Each x is off by at most half its block's step, max|x_block|/254 (float rounding of the step
+            // and of x/step: a relative 1e-6 more), plus float32 accumulation as in `products`.
+            var quant = 0.0
+            for b in 0..<blocks {
+                let amax = x[(32 * b)..<(32 * b + 32)].map { Double(abs($0)) }.max()!
+                let sw = (0..<32).reduce(0.0) { $0 + abs(Double(w[o * inF + 32 * b + $1])) }
+                quant += sw * amax / 254 * (1 + 1e-6)
+            }
+            bound[o] = quant + mag * Double(inF) * 6e-8 + 1e-30
+        }
+        var first = [Float]()
+        for level in Self.levels {
+            var y = [Float](repeating: .nan, count: outF)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer {
+                    Kernels.linearStored(xp.baseAddress!, rows: 1, weight: m, bias: nil, into: $0.baseAddress!, int8Activations: true, level: level)
+                }
+            }
+            let worst = (0..<outF).map { abs(Double(y[$0]) - ref[$0]) / bound[$0] }.max()!
+            #expect(worst <= 1, "\(dtype.rawValue) level \(level): error \(worst)× the bound")
+            // The integer sums are the same in every version; only the float sums' order differs.
+            if first.isEmpty { first = y }
+            let spread = (0..<outF).map { abs(Double(y[$0]) - Double(first[$0])) / bound[$0] }.max()!
+            #expect(spread <= 0.01, "\(dtype.rawValue) level \(level) differs from level 0 by \(spread)× the bound")
         }
     }
 }

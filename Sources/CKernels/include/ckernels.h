@@ -25,4 +25,18 @@ void wk_stored_decode_rows(int type, const void *weights, long cols, long row0, 
 /// y[r] = Σ_c W[row0 + r][c]·x[c] for r < nrows, decoding each block as it is used.
 void wk_stored_gemv(int type, const void *weights, long cols, long row0, long nrows, const float *x, float *y);
 
+/// Bytes of a row of `cols` float32 activations quantised to 8 bits (cols a multiple of 32): per block of
+/// 32 its scale d (float32), Σq (int32) and d·Σq (float32), then the cols int8 values.
+long wk_act8_bytes(long cols);
+/// x[0..<cols] quantised into act (wk_act8_bytes(cols) bytes): per block of 32, d = max|x|/127, q = round(x/d).
+void wk_quantize_act8(const float *x, long cols, void *act);
+/// Whether wk_stored_gemv_act8 reads `type` (q8_0, q4_0, q4_1, q5_0, q5_1).
+int wk_act8_supported(int type);
+/// The fastest version this CPU runs: 2 AVX-512 VNNI, 1 AVX2+FMA, 0 portable C.
+int wk_act8_best_level(void);
+/// y[r] = Σ_c W[row0 + r][c]·x[c] for r < nrows with x quantised by wk_quantize_act8: integer dot products
+/// per block, scaled once per block. `level` picks the version (−1: the best the CPU runs; a level above
+/// it runs the best).
+void wk_stored_gemv_act8(int type, const void *weights, long cols, long row0, long nrows, const void *act, float *y, int level);
+
 #endif

@@ -1,0 +1,278 @@
+// Decode GEMV with the activation row quantised to 8 bits (see ckernels.h). The row x is cut into
+// blocks of 32; block b is stored as d_b = max|x|/127 and q = round(x/d_b) (int8, |q| ≤ 127), with
+// Σq (int32) and d_b·Σq (float) beside it. A weight block of 32 with integer levels w and scale s (and
+// min m) then contributes
+//     s·d_b·(Σ w·q − o·Σq)                          (q8_0: o = 0, q4_0: o = 8, q5_0: o = 16)
+//     s·d_b·Σ w·q + m·d_b·Σq                        (q4_1, q5_1)
+// where the integer sums are exact (|w| ≤ 31 or 127, 32 terms): each is the block's dot product of the
+// decoded weights with x̂ = d_b·q, so the error is Σ w·(x − x̂), each |x − x̂| ≤ d_b/2 = max|x_block|/254.
+// (The min term takes d_b·Σq rather than the exact Σx on purpose: with Σx the error would be
+// Σ (w − m)·(x − x̂), larger where m is far from 0 — measured 2-3x larger on the fixtures.)
+//
+// Three versions, chosen at run time (or by the caller, for tests):
+//   2  AVX-512 VNNI (vpdpbusd on 256-bit vectors: unsigned levels × signed activations into int32)
+//   1  AVX2 + FMA (vpmaddubsw into int16 pairs, vpmaddwd into int32)
+//   0  portable C
+#include "ckernels.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define WK_X86 1
+#else
+#define WK_X86 0
+#endif
+
+#define WK_INLINE __attribute__((always_inline))
+
+long wk_act8_bytes(long cols) { return cols / 32 * 12 + cols; }
+
+// The parts of an activation buffer: d[nb] (float), isum[nb] (int32), dsum[nb] (float), then q[cols] (int8).
+typedef struct {
+    const float *d;
+    const int32_t *isum;
+    const float *dsum;
+    const int8_t *q;
+} wk_act8;
+
+static inline wk_act8 wk_act8_parts(const void *act, long cols) {
+    const long nb = cols / 32;
+    const float *f = (const float *)act;
+    wk_act8 a = {f, (const int32_t *)(const void *)(f + nb), f + 2 * nb, (const int8_t *)(f + 3 * nb)};
+    return a;
+}
+
+void wk_quantize_act8(const float *x, long cols, void *act) {
+    const long nb = cols / 32;
+    float *d = (float *)act, *dsum = d + 2 * nb;
+    int32_t *isums = (int32_t *)(void *)(d + nb);
+    int8_t *q = (int8_t *)(d + 3 * nb);
+    for (long b = 0; b < nb; b++) {
+        const float *xb = x + 32 * b;
+        float amax = 0;
+        for (int j = 0; j < 32; j++) {
+            const float a = fabsf(xb[j]);
+            amax = a > amax ? a : amax;
+        }
+        const float db = amax / 127, inv = amax > 0 ? 127 / amax : 0;
+        int isum = 0;
+        for (int j = 0; j < 32; j++) {
+            const int v = (int)lrintf(xb[j] * inv);
+            q[32 * b + j] = (int8_t)v;
+            isum += v;
+        }
+        d[b] = db;
+        isums[b] = isum;
+        dsum[b] = db * (float)isum;
+    }
+}
+
+WK_INLINE static inline float wk_h2f(const uint8_t *p) {
+    _Float16 h;
+    memcpy(&h, p, 2);
+    return (float)h;
+}
+
+// Block types: bytes per block, offset subtracted from the level (o), whether a min follows d.
+static inline int wk_blk_bytes(int type) {
+    switch (type) {
+    case WK_Q8_0: return 34;
+    case WK_Q4_0: return 18;
+    case WK_Q4_1: return 20;
+    case WK_Q5_0: return 22;
+    case WK_Q5_1: return 24;
+    default: return 0;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portable version.
+
+// Σ w·q over one block of 32 with the block's integer levels (unsigned for q4/q5, signed for q8_0).
+static inline int wk_blk_idot_c(int type, const uint8_t *b, const int8_t *q) {
+    int s = 0;
+    switch (type) {
+    case WK_Q8_0: {
+        const int8_t *w = (const int8_t *)(b + 2);
+        for (int j = 0; j < 32; j++) s += w[j] * q[j];
+        break;
+    }
+    case WK_Q4_0: case WK_Q4_1: {
+        const uint8_t *n = b + (type == WK_Q4_0 ? 2 : 4);
+        for (int j = 0; j < 16; j++) s += (n[j] & 15) * q[j] + (n[j] >> 4) * q[j + 16];
+        break;
+    }
+    case WK_Q5_0: case WK_Q5_1: {
+        const int o = type == WK_Q5_0 ? 2 : 4;
+        uint32_t qh;
+        memcpy(&qh, b + o, 4);
+        const uint8_t *n = b + o + 4;
+        for (int j = 0; j < 16; j++) {
+            const int lo = (n[j] & 15) | (int)(((qh >> j) & 1) << 4);
+            const int hi = (n[j] >> 4) | (int)(((qh >> (j + 16)) & 1) << 4);
+            s += lo * q[j] + hi * q[j + 16];
+        }
+        break;
+    }
+    default: break;
+    }
+    return s;
+}
+
+static void wk_gemv8_c(int type, const uint8_t *w, long cols, long nrows, wk_act8 a, float *y) {
+    const long nb = cols / 32, bb = wk_blk_bytes(type);
+    const int off = type == WK_Q4_0 ? 8 : (type == WK_Q5_0 ? 16 : 0);
+    const int hasMin = type == WK_Q4_1 || type == WK_Q5_1;
+    for (long r = 0; r < nrows; r++) {
+        const uint8_t *row = w + r * nb * bb;
+        float acc = 0, accM = 0;
+        for (long k = 0; k < nb; k++) {
+            const uint8_t *b = row + k * bb;
+            acc += wk_h2f(b) * a.d[k] * (float)(wk_blk_idot_c(type, b, a.q + 32 * k) - off * a.isum[k]);
+            if (hasMin) accM += wk_h2f(b + 2) * a.dsum[k];
+        }
+        y[r] = acc + accM;
+    }
+}
+
+#if WK_X86
+// ---------------------------------------------------------------------------------------------
+// x86 versions. The block's 32 levels as unsigned bytes in element order (q8_0: the signed weights;
+// the caller moves their signs onto the activations).
+
+#define WK_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define WK_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+// Element j < 16 from the low nibble of byte j, element j + 16 from its high nibble.
+#define WK_NIBBLES(p)                                                                                   \
+    ({                                                                                                  \
+        const __m128i t_ = _mm_loadu_si128((const __m128i *)(const void *)(p));                         \
+        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t_, 4), t_), _mm256_set1_epi8(15));            \
+    })
+
+// 16 where bit j of the 32-bit word at p is set (byte j), else 0: byte j takes byte j/8 of the word,
+// then keeps bit j%8.
+#define WK_FIFTH_BITS(p)                                                                                \
+    ({                                                                                                  \
+        uint32_t h_;                                                                                    \
+        memcpy(&h_, (p), 4);                                                                            \
+        const __m256i spread_ = _mm256_shuffle_epi8(                                                    \
+            _mm256_set1_epi32((int)h_),                                                                 \
+            _mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL, 0x0101010101010101LL, 0));   \
+        const __m256i sel_ = _mm256_set1_epi64x((long long)0x8040201008040201ULL);                      \
+        _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread_, sel_), sel_), _mm256_set1_epi8(16)); \
+    })
+
+// The levels (unsigned bytes) of one block; q8_0 returns its signed bytes as they are.
+#define WK_LEVELS(type, b)                                                                              \
+    ((type) == WK_Q8_0   ? _mm256_loadu_si256((const __m256i *)(const void *)((b) + 2))                 \
+     : (type) == WK_Q4_0 ? WK_NIBBLES((b) + 2)                                                         \
+     : (type) == WK_Q4_1 ? WK_NIBBLES((b) + 4)                                                         \
+     : (type) == WK_Q5_0 ? _mm256_or_si256(WK_NIBBLES((b) + 6), WK_FIFTH_BITS((b) + 2))              \
+                         : _mm256_or_si256(WK_NIBBLES((b) + 8), WK_FIFTH_BITS((b) + 4)))
+
+WK_INLINE WK_AVX2 static inline float wk_hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Eight int32 partial sums of levels·q (levels unsigned ≤ 127 after the q8_0 sign move).
+WK_INLINE WK_AVX2 static inline __m256i wk_idot_avx2(__m256i u, __m256i q) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, q), _mm256_set1_epi16(1));
+}
+WK_INLINE WK_VNNI static inline __m256i wk_idot_vnni(__m256i u, __m256i q) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, q);
+}
+
+// Block k of the row into accumulator ACC (the integer sum converted once, scaled by s·d_k).
+#define WK_GEMV8_STEP(IDOT, type, ACC)                                                                  \
+    {                                                                                                   \
+        const uint8_t *b = row + k * bb;                                                                \
+        __m256i u = WK_LEVELS(type, b);                                                                 \
+        __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(a.q + 32 * k));                  \
+        if ((type) == WK_Q8_0) {                                                                        \
+            q = _mm256_sign_epi8(q, u);                                                                 \
+            u = _mm256_sign_epi8(u, u);                                                                 \
+        }                                                                                               \
+        __m256i p = IDOT(u, q);                                                                         \
+        /* o·Σq spread over the eight lanes: o/8 of it from each */                                     \
+        if ((type) == WK_Q4_0) p = _mm256_sub_epi32(p, _mm256_set1_epi32(a.isum[k]));                  \
+        if ((type) == WK_Q5_0) p = _mm256_sub_epi32(p, _mm256_set1_epi32(2 * a.isum[k]));              \
+        ACC = _mm256_fmadd_ps(_mm256_set1_ps(wk_h2f(b) * a.d[k]), _mm256_cvtepi32_ps(p), ACC);          \
+        if ((type) == WK_Q4_1 || (type) == WK_Q5_1) accM += wk_h2f(b + 2) * a.dsum[k];                 \
+    }
+
+// One row loop per version and type: two blocks per step into two accumulators.
+#define WK_GEMV8_BODY(IDOT, type)                                                                       \
+    {                                                                                                   \
+        const long nb = cols / 32, bb = wk_blk_bytes(type);                                             \
+        for (long r = 0; r < nrows; r++) {                                                              \
+            const uint8_t *row = w + r * nb * bb;                                                       \
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                              \
+            float accM = 0;                                                                             \
+            long k = 0;                                                                                 \
+            for (; k + 1 < nb; k++) {                                                                   \
+                WK_GEMV8_STEP(IDOT, type, acc0)                                                         \
+                k++;                                                                                    \
+                WK_GEMV8_STEP(IDOT, type, acc1)                                                         \
+            }                                                                                           \
+            if (k < nb) WK_GEMV8_STEP(IDOT, type, acc0)                                                 \
+            y[r] = wk_hsum8(_mm256_add_ps(acc0, acc1)) + accM;                                          \
+        }                                                                                               \
+    }
+
+#define WK_GEMV8_VERSION(NAME, ATTR, IDOT)                                                              \
+    ATTR static void NAME(int type, const uint8_t *w, long cols, long nrows, wk_act8 a, float *y) {     \
+        switch (type) {                                                                                 \
+        case WK_Q8_0: WK_GEMV8_BODY(IDOT, WK_Q8_0) break;                                               \
+        case WK_Q4_0: WK_GEMV8_BODY(IDOT, WK_Q4_0) break;                                               \
+        case WK_Q4_1: WK_GEMV8_BODY(IDOT, WK_Q4_1) break;                                               \
+        case WK_Q5_0: WK_GEMV8_BODY(IDOT, WK_Q5_0) break;                                               \
+        case WK_Q5_1: WK_GEMV8_BODY(IDOT, WK_Q5_1) break;                                               \
+        default: break;                                                                                 \
+        }                                                                                               \
+    }
+
+WK_GEMV8_VERSION(wk_gemv8_avx2, WK_AVX2, wk_idot_avx2)
+WK_GEMV8_VERSION(wk_gemv8_vnni, WK_VNNI, wk_idot_vnni)
+#endif
+
+int wk_act8_best_level(void) {
+#if WK_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) return 1;
+#endif
+    return 0;
+}
+
+int wk_act8_supported(int type) { return wk_blk_bytes(type) > 0; }
+
+void wk_stored_gemv_act8(int type, const void *weights, long cols, long row0, long nrows, const void *act, float *y, int level) {
+    static int best = -1;
+    int b = __atomic_load_n(&best, __ATOMIC_RELAXED);
+    if (b < 0) {
+        b = wk_act8_best_level();
+        __atomic_store_n(&best, b, __ATOMIC_RELAXED);
+    }
+    if (level < 0 || level > b) level = b;
+    const wk_act8 a = wk_act8_parts(act, cols);
+    const uint8_t *w = (const uint8_t *)weights + row0 * wk_stored_row_bytes(type, cols);
+#if WK_X86
+    if (level == 2) {
+        wk_gemv8_vnni(type, w, cols, nrows, a, y);
+        return;
+    }
+    if (level == 1) {
+        wk_gemv8_avx2(type, w, cols, nrows, a, y);
+        return;
+    }
+#endif
+    wk_gemv8_c(type, w, cols, nrows, a, y);
+}
