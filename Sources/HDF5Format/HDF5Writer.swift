@@ -75,7 +75,10 @@ public enum HDF5Writer {
         H5Pset_attr_phase_change(fcpl.id, 0, 0)
         H5Pset_libver_bounds(fapl.id, H5F_LIBVER_V18, H5F_LIBVER_V18)
         H5Pset_create_intermediate_group(lcpl.id, 1)
-        guard let file = HDF5Handle(H5Fcreate(temporary, wk_H5F_ACC_TRUNC(), fcpl.id, fapl.id), .file) else {
+        // libhdf5 opens the (registered) temporary by name with O_CREAT: in a critical section, so
+        // an interrupt cannot remove it just before and leave the file libhdf5 then creates.
+        let created = PendingFiles.critical { H5Fcreate(temporary, wk_H5F_ACC_TRUNC(), fcpl.id, fapl.id) }
+        guard let file = HDF5Handle(created, .file) else {
             throw HDF5Error(path: path, "cannot create the HDF5 file", detail: HDF5Library.reason())
         }
         var objects = Set<String>()

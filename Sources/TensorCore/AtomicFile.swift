@@ -9,68 +9,41 @@ internal import CSystem
     import Darwin
 #endif
 
-/// Temporary files being written, removed by `AtomicFile.removeAllPending()` (which a signal
-/// handler may call) so an interrupted run leaves nothing behind.
+/// Temporary files being written, removed when an interrupt (SIGINT, SIGTERM, SIGHUP) or the
+/// SIGBUS guard ends the process, so an interrupted run leaves nothing behind. The list lives in
+/// static C storage (CSystem) that a signal handler may read: no Swift code runs in a handler.
 public enum PendingFiles {
-    nonisolated(unsafe) static var paths: [UnsafeMutablePointer<CChar>?] = Array(repeating: nil, count: 64)
-    /// Temporary directories, removed (after the files, which may live in them) by `unlinkAll()`.
-    nonisolated(unsafe) static var directories: [UnsafeMutablePointer<CChar>?] = Array(repeating: nil, count: 8)
-    nonisolated(unsafe) static var lock = pthread_mutex_t()
-    nonisolated(unsafe) static var lockReady = false
-
-    /// Sets the lists and the lock up. Call before installing a signal handler that calls
-    /// `unlinkAll()`: Swift initialises globals lazily (allocating), which a handler must never do.
-    public static func prepare() {
-        _ = withLock { paths.count + directories.count }
-    }
-
-    static func withLock<R>(_ body: () -> R) -> R {
-        if !lockReady { pthread_mutex_init(&lock, nil); lockReady = true }
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        return body()
-    }
+    /// Kept for callers that set up before installing handlers; the C storage needs no setup.
+    public static func prepare() {}
 
     /// Registers a file to remove on `unlinkAll()`; returns its slot (nil when all are taken).
     public static func add(_ path: String) -> Int? {
-        withLock {
-            guard let slot = paths.firstIndex(where: { $0 == nil }) else { return nil }
-            paths[slot] = strdup(path)
-            return slot
-        }
+        let s = wk_pending_add(path)
+        return s >= 0 ? Int(s) : nil
     }
 
     /// Forgets a file registered with `add`.
-    public static func remove(slot: Int) {
-        withLock {
-            free(paths[slot])
-            paths[slot] = nil
-        }
-    }
+    public static func remove(slot: Int) { wk_pending_remove(Int32(slot)) }
 
     /// Registers an (empty once its registered files are gone) directory to remove on `unlinkAll()`.
     public static func addDirectory(_ path: String) -> Int? {
-        withLock {
-            guard let slot = directories.firstIndex(where: { $0 == nil }) else { return nil }
-            directories[slot] = strdup(path)
-            return slot
-        }
+        let s = wk_pending_add_directory(path)
+        return s >= 0 ? Int(s) : nil
     }
 
     /// Forgets a directory registered with `addDirectory`.
-    public static func removeDirectory(slot: Int) {
-        withLock {
-            free(directories[slot])
-            directories[slot] = nil
-        }
-    }
+    public static func removeDirectory(slot: Int) { wk_pending_remove_directory(Int32(slot)) }
 
-    /// Unlinks every pending temporary file, then removes the pending directories. Only
-    /// `unlink` and `rmdir` are called, so a signal handler may call it (the arrays are read
-    /// without the lock).
-    public static func unlinkAll() {
-        for p in paths { if let p { unlink(p) } }
-        for d in directories { if let d { rmdir(d) } }
+    /// Unlinks every pending temporary file, then removes the pending directories.
+    public static func unlinkAll() { wk_pending_unlink_all() }
+
+    /// Runs `body` as a critical section (creating and registering a named temporary, renaming one
+    /// into place): an interrupt arriving meanwhile takes effect when it ends, so no name is
+    /// created after the handler removed the pending ones.
+    public static func critical<R>(_ body: () throws -> R) rethrows -> R {
+        wk_critical_enter()
+        defer { wk_critical_leave() }
+        return try body()
     }
 }
 
@@ -105,11 +78,24 @@ public final class AtomicFile {
         let dir = slash.map { String(destination[..<$0]) } ?? "."
         let base = slash.map { String(destination[destination.index(after: $0)...]) } ?? destination
         AtomicFile.counter += 1
-        temporaryPath = (dir.isEmpty ? "" : dir + "/") + ".\(base).wk-tmp-\(getpid())-\(AtomicFile.counter)"
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw TensorCoreError("\(destination): cannot create a temporary file in '\(dir)': \(errnoText())") }
+        let tmp = (dir.isEmpty ? "" : dir + "/") + ".\(base).wk-tmp-\(getpid())-\(AtomicFile.counter)"
+        temporaryPath = tmp
+        // Registered before it exists, in a critical section, so an interrupt never finds it
+        // created but not yet on the list (or creates it after the list was cleared).
+        let (fd, slot, err) = PendingFiles.critical { () -> (Int32, Int?, Int32) in
+            let slot = PendingFiles.add(tmp)
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            let err = errno
+            if fd < 0, let slot { PendingFiles.remove(slot: slot) }
+            return (fd, slot, err)
+        }
+        guard fd >= 0 else {
+            errno = err
+            throw TensorCoreError("\(destination): cannot create a temporary file in '\(dir)': \(errnoText())")
+        }
+        self.fd = fd
+        self.slot = slot
         buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 64)
-        slot = PendingFiles.add(temporaryPath)
     }
 
     deinit {
@@ -178,15 +164,21 @@ public final class AtomicFile {
             guard fsync(fd) == 0 else { throw TensorCoreError("\(destination): fsync failed: \(errnoText())") }
             guard close(fd) == 0 else { throw TensorCoreError("\(destination): close failed: \(errnoText())") }
             fd = -1
-            guard rename(temporaryPath, destination) == 0 else {
+            // Renamed and taken off the list together: an interrupt meanwhile waits for both.
+            let renamed = PendingFiles.critical { () -> Int32? in
+                guard rename(temporaryPath, destination) == 0 else { return errno }
+                finished = true
+                if let slot { PendingFiles.remove(slot: slot) }
+                return nil
+            }
+            if let e = renamed {
+                errno = e
                 throw TensorCoreError("\(destination): cannot rename the temporary into place: \(errnoText())")
             }
         } catch {
             abort()
             throw error
         }
-        finished = true
-        if let slot { PendingFiles.remove(slot: slot) }
         let dir = destination.lastIndex(of: "/").map { String(destination[..<$0]) } ?? "."
         let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY)
         if dfd >= 0 { fsync(dfd); close(dfd) }
@@ -197,7 +189,9 @@ public final class AtomicFile {
         if finished { return }
         finished = true
         if fd >= 0 { close(fd); fd = -1 }
-        unlink(temporaryPath)
-        if let slot { PendingFiles.remove(slot: slot) }
+        PendingFiles.critical {
+            unlink(temporaryPath)
+            if let slot { PendingFiles.remove(slot: slot) }
+        }
     }
 }

@@ -121,8 +121,7 @@ public final class ByteRegion: @unchecked Sendable {
 /// (CSystem) turns that into one line naming the file, removes pending temporaries and exits 2.
 enum MapGuard {
     private static let installed: Bool = {
-        PendingFiles.prepare()  // the handler only reads the lists
-        wk_guard_install { PendingFiles.unlinkAll() }
+        wk_guard_install(wk_pending_unlink_all)  // C storage and C code only
         return true
     }()
 

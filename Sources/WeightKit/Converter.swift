@@ -135,25 +135,42 @@ public enum Converter {
         let base = (target as NSString).lastPathComponent
         let dirOfParent = parent.isEmpty ? "." : parent
         let tmp = dirOfParent + "/.\(base).wk-tmp-\(getpid())-\(Int.random(in: 0..<1_000_000))"
-        guard mkdir(tmp, 0o755) == 0 else { throw WeightKitError("\(target): cannot create a temporary directory in '\(dirOfParent)': \(errnoText())") }
-        let dirSlot = PendingFiles.addDirectory(tmp)
+        // The directory and each file are on the pending list before they exist (critical sections
+        // in TensorCore), so an interrupt at any point finds every name it must remove.
+        let (dirSlot, made) = PendingFiles.critical { () -> (Int?, Int32?) in
+            let slot = PendingFiles.addDirectory(tmp)
+            guard mkdir(tmp, 0o755) == 0 else {
+                let e = errno
+                if let slot { PendingFiles.removeDirectory(slot: slot) }
+                return (nil, e)
+            }
+            return (slot, nil)
+        }
+        if let made {
+            errno = made
+            throw WeightKitError("\(target): cannot create a temporary directory in '\(dirOfParent)': \(errnoText())")
+        }
         var fileSlots = [Int]()
         var names = [String]()
-        func done(_ name: String) {
-            names.append(name)
+        func will(_ name: String) {
             if let s = PendingFiles.add(tmp + "/" + name) { fileSlots.append(s) }
         }
+        func done(_ name: String) { names.append(name) }
         defer {
-            for s in fileSlots { PendingFiles.remove(slot: s) }
-            if let dirSlot { PendingFiles.removeDirectory(slot: dirSlot) }
+            PendingFiles.critical {
+                for s in fileSlots { PendingFiles.remove(slot: s) }
+                if let dirSlot { PendingFiles.removeDirectory(slot: dirSlot) }
+            }
         }
         do {
             if let config = plan.config {
+                will("config.json")
                 try writeText(config.serialized(indent: 2) + "\n", to: tmp + "/config.json", overwrite: false)
                 done("config.json")
             }
             let shards = partition(entries, limit: shardSize)
             if shards.count == 1 {
+                will("model.safetensors")
                 try SafetensorsWriter.write(to: tmp + "/model.safetensors", metadata: plan.stringMetadata, tensors: shards[0], overwrite: false)
                 done("model.safetensors")
             } else {
@@ -161,6 +178,7 @@ public enum Converter {
                 let n = shards.count
                 for (i, shard) in shards.enumerated() {
                     let name = String(format: "model-%05d-of-%05d.safetensors", i + 1, n)
+                    will(name)
                     try SafetensorsWriter.write(to: tmp + "/" + name, metadata: plan.stringMetadata, tensors: shard, overwrite: false)
                     done(name)
                     for e in shard { weightMap.append((e.name, .string(name))) }
@@ -170,10 +188,12 @@ public enum Converter {
                 let index = JSONValue.object([
                     ("metadata", .object([("total_size", .int(total))])), ("weight_map", .object(weightMap)),
                 ])
+                will("model.safetensors.index.json")
                 try writeText(index.serialized(indent: 2) + "\n", to: tmp + "/model.safetensors.index.json", overwrite: false)
                 done("model.safetensors.index.json")
             }
             for (name, bytes) in extraFiles {
+                will(name)
                 try writeBytes(bytes, to: tmp + "/" + name, overwrite: false)
                 done(name)
             }
@@ -202,16 +222,15 @@ public enum Converter {
         return shards
     }
 
-    /// Renames `tmp` onto `target` with SIGINT/SIGTERM blocked, so an interrupt cannot fall between
-    /// moving an old directory aside and moving the new one in.
+    /// Renames `tmp` onto `target` in a critical section, so an interrupt cannot fall between moving
+    /// an old directory aside and moving the new one in (it takes effect once the swap is done).
     static func swapIntoPlace(_ tmp: String, target: String, force: Bool) throws {
-        var block = sigset_t()
-        var old = sigset_t()
-        sigemptyset(&block)
-        sigaddset(&block, SIGINT)
-        sigaddset(&block, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &block, &old)
-        defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
+        try PendingFiles.critical { try swap(tmp, target: target, force: force) }
+        let parent = (target as NSString).deletingLastPathComponent
+        fsyncPath(parent.isEmpty ? "." : parent)
+    }
+
+    private static func swap(_ tmp: String, target: String, force: Bool) throws {
         var st = stat()
         if lstat(target, &st) == 0 {
             guard force else { throw WeightKitError("\(target): already exists (use --force to overwrite)") }
@@ -226,8 +245,6 @@ public enum Converter {
         } else {
             guard rename(tmp, target) == 0 else { throw WeightKitError("\(target): cannot rename the new directory into place: \(errnoText())") }
         }
-        let parent = (target as NSString).deletingLastPathComponent
-        fsyncPath(parent.isEmpty ? "." : parent)
     }
 
     static func fsyncPath(_ path: String) {

@@ -147,32 +147,11 @@ struct Convert: ParsableCommand {
 /// SIGINT/SIGTERM/SIGHUP during a conversion: remove the temporaries, then die of the signal
 /// as usual. A signal the caller ignores (nohup's SIGHUP) stays ignored; one it inherited
 /// blocked is unblocked, so an interrupt always ends the conversion cleanly.
+///
+/// The handler is C (CSystem `wk_signals_install`): Swift code in a handler can deadlock, because
+/// the runtime instantiates type metadata lazily under a mutex — a SIGTERM that landed while the
+/// interrupted thread held that lock (writing a GGUF header, opening an HDF5 file) hung in the
+/// handler's `for p in paths` forever.
 enum ConvertSignals {
-    static func install() {
-        // The pending lists exist before any handler can run (the handler only reads them).
-        PendingFiles.prepare()
-        // So does the progress bar's flag: Swift initialises a static on first use under a lock
-        // (swift_once), and a handler that did so while the interrupted thread held that lock for
-        // another static would never return (a SIGTERM 53 ms into a conversion hung in CI).
-        _ = ProgressBar.lineOpen
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        for s in [SIGINT, SIGTERM, SIGHUP] {
-            var old = sigaction()
-            sigaction(s, nil, &old)
-            if let h = old.__sigaction_handler.sa_handler, unsafeBitCast(h, to: Int.self) == 1 { continue }  // SIG_IGN
-            sigaddset(&unblock, s)
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = { sig in
-                PendingFiles.unlinkAll()
-                ProgressBar.endLineAfterSignal()
-                signal(sig, SIG_DFL)
-                raise(sig)
-            }
-            sigemptyset(&action.sa_mask)
-            action.sa_flags = 0
-            sigaction(s, &action, nil)
-        }
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-    }
+    static func install() { wk_signals_install() }
 }

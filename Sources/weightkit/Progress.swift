@@ -1,8 +1,10 @@
 // A progress bar on stderr for long operations: tensors done/total, bytes, rate, ETA. Drawn
 // only when stderr is a terminal, at most ten times a second, and erased at the end. A signal
 // that ends the run while the bar is showing (Ctrl-C) leaves it on screen with "interrupted"
-// after it and a newline, so the shell's prompt starts on a line of its own.
+// after it and a newline (written by the C handler, told by `wk_signals_set_line_open`), so the
+// shell's prompt starts on a line of its own.
 
+internal import CSystem
 import Foundation
 import WeightKit
 
@@ -30,25 +32,14 @@ final class ProgressBar: @unchecked Sendable {
         let line = "[\(bar)] \(p.tensorsDone)/\(p.tensorsTotal) tensors  \(Self.bytes(p.bytesDone))/\(Self.bytes(p.bytesTotal))  \(Self.bytes(Int(rate)))/s  ETA \(Int(eta.rounded()))s"
         writeStandardError("\r" + line + "\u{1B}[K")
         drawn = true
-        Self.lineOpen = true
+        wk_signals_set_line_open(1)
     }
 
     /// Erases the bar.
     func finish() {
         guard enabled, drawn else { return }
-        Self.lineOpen = false
+        wk_signals_set_line_open(0)
         writeStandardError("\r\u{1B}[K")
-    }
-
-    /// Whether a bar is on screen. Read by `endLineAfterSignal` in a signal handler, so a plain
-    /// flag: a stale read at worst prints one extra newline or misses one.
-    nonisolated(unsafe) static var lineOpen = false
-
-    /// Called from a signal handler: ends the bar's line with "interrupted". Uses only write(2).
-    static func endLineAfterSignal() {
-        guard lineOpen else { return }
-        let text: StaticString = "  interrupted\n"
-        text.withUTF8Buffer { b in _ = write(2, b.baseAddress, b.count) }
     }
 
     static func bytes(_ n: Int) -> String {

@@ -23,4 +23,31 @@ int wk_guard_register(const void *base, uint64_t length, const char *message);
 /// Forgets a region registered with `wk_guard_register`.
 void wk_guard_unregister(int slot);
 
+/// Temporaries to remove when an interrupt or the SIGBUS guard ends the process: paths copied into
+/// static storage (at most 4095 bytes; 256 files, 16 directories). Returns a slot, or -1.
+int wk_pending_add(const char *path);
+void wk_pending_remove(int slot);
+/// A directory, removed (rmdir: once its registered files are gone) after the files.
+int wk_pending_add_directory(const char *path);
+void wk_pending_remove_directory(int slot);
+/// Unlinks every registered file, then removes the registered directories. Async-signal-safe.
+void wk_pending_unlink_all(void);
+
+/// Installs the handler for SIGINT, SIGTERM and SIGHUP (once; a signal the process ignores stays
+/// ignored) and unblocks them in the calling thread. The handler records the signal, and unless a
+/// thread is inside a critical section it removes the pending temporaries, ends a progress line
+/// with "interrupted" and ends the process with the signal. It calls only unlink, rmdir, write,
+/// signal, pthread_sigmask and raise.
+void wk_signals_install(void);
+/// The interrupt that arrived (SIGINT, SIGTERM, SIGHUP), or 0. Long loops poll it.
+int wk_signal_received(void);
+/// Whether a progress line is open on stderr (the handler then ends it with "interrupted").
+void wk_signals_set_line_open(int open);
+/// A critical section: creating a named temporary and registering it, or renaming it into place.
+/// An interrupt that arrives inside one takes effect when the last thread leaves (the section is
+/// completed, the temporaries are removed, the process ends); a thread entering after an interrupt
+/// never returns.
+void wk_critical_enter(void);
+void wk_critical_leave(void);
+
 #endif
