@@ -48,7 +48,9 @@ public struct VerifyTolerance: Sendable, Equatable {
     ///   differs. Adds s = 8·2⁻²⁴·√inner.
     /// - a reference computed in bfloat16 (float16): its own rounding, 2⁻⁸ (2⁻¹¹) per operation, compounding
     ///   with depth. Adds s = 32·u.
-    public static func defaults(weightDTypes: Set<DType>, referenceCompute: String, inner: Int) -> VerifyTolerance {
+    /// - `eightBit`: dtypes whose products round their activations to int8 in this run (one-token
+    ///   references of q8_0/q4_0/q4_1/q5_0/q5_1 weights; ``ActivationRounding``). Adds s = 48·2⁻⁸.
+    public static func defaults(weightDTypes: Set<DType>, referenceCompute: String, inner: Int, eightBit: Set<DType> = []) -> VerifyTolerance {
         let names = weightDTypes.map(\.rawValue).sorted().joined(separator: "+")
         let float32Only = weightDTypes.allSatisfy { $0 == .f32 || $0 == .f64 }
         var t = VerifyTolerance(atol: 1e-4, rtol: 1e-4, scale: 0, weights: names.isEmpty ? "f32" : names,
@@ -66,6 +68,11 @@ public struct VerifyTolerance: Sendable, Equatable {
                 t.scale = reorder
                 t.reason = "\(t.weights) weights run as stored: float32 arithmetic on the same decoded values as the reference, sums in another order"
             }
+        }
+        if !eightBit.isEmpty {
+            let names = eightBit.map(\.rawValue).sorted().joined(separator: "+")
+            t.scale += 48 * 0x1p-8
+            t.reason += "; one-token products round activations to int8 per block of 32 (\(names); WEIGHTKIT_F32_ACTIVATIONS=1 keeps float32)"
         }
         return t
     }
@@ -87,8 +94,11 @@ public struct VerifyTolerance: Sendable, Equatable {
     /// The default for `model` against `reference`.
     public static func defaults(model: LoadedModel, reference: ReferenceFile) throws -> VerifyTolerance {
         let c = model.graph.config
-        return defaults(weightDTypes: matrixDTypes(model), referenceCompute: try referenceCompute(reference),
-                        inner: max(c.hiddenSize, c.intermediateSize, c.heads * c.headDim))
+        let dtypes = matrixDTypes(model)
+        let rows = reference.inputIDs.map(\.count).max() ?? 0
+        return defaults(weightDTypes: dtypes, referenceCompute: try referenceCompute(reference),
+                        inner: max(c.hiddenSize, c.intermediateSize, c.heads * c.headDim),
+                        eightBit: dtypes.filter { ActivationRounding.eightBit($0, rows: rows) })
     }
 
     /// The dtypes the model's matrices (2-D weights) are stored in.

@@ -191,4 +191,38 @@ else:
         #expect(r.stdout.isEmpty)
         #expect(r.stderr.contains("r.safetensors") && r.stderr.contains("int3") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
     }
+
+    @Test("a one-token reference of Q8_0/Q4_0 weights: the 8-bit activations' term is added, and needed",
+          arguments: [("llama-dtypes/model-q8_0.gguf", "llama-dtypes/reference-q8_0.safetensors"),
+                      ("llama-dtypes/model-q4_0.gguf", "llama-dtypes/reference-q4_0.safetensors")])
+    func oneToken(_ model: String, _ reference: String) throws {
+        let dir = RepoPaths.temporaryDirectory("one")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Position 0 of transformers' 8-token reference is what it computes for that token alone (causal).
+        try Python.check("""
+            import sys
+            from safetensors.numpy import load_file, save_file
+            from safetensors import safe_open
+            with safe_open(sys.argv[1], "np") as f:
+                md = dict(f.metadata())
+            t = load_file(sys.argv[1])
+            one = {k: (v[:, :, :1, :1] if k.startswith("attentions.") else v[:, :1]).copy() for k, v in t.items()}
+            save_file(one, sys.argv[2], metadata=md)
+            """, [Fixtures.path(reference), dir + "/one.safetensors"])
+        let args = ["verify", Fixtures.path(model), "--reference", dir + "/one.safetensors", "--json"]
+        let r = try wk(args)
+        #expect(r.status == 0, "\(r.stdout)")
+        let t = try JSONParser.parse(r.stdout)["tolerance"]
+        #expect(abs((t?["scale"]?.double ?? 0) - (48 * 0x1p-8 + 8 * 0x1p-24 * 128.0.squareRoot())) < 1e-6, "\(r.stdout)")
+        #expect(t?["reason"]?.string?.contains("round activations to int8") == true)
+        // The float32 bound alone does not hold for the 8-bit kernels …
+        let strict = try wk(["verify", Fixtures.path(model), "--reference", dir + "/one.safetensors", "--atol", "1e-4", "--rtol", "1e-4"])
+        #expect(strict.status == 1, "\(strict.stdout)")
+        // … and with float32 activations the default has no such term and passes.
+        var env = ProcessInfo.processInfo.environment
+        env["WEIGHTKIT_F32_ACTIVATIONS"] = "1"
+        let f = try Subprocess.run([CLITests.binary] + args, environment: env)
+        #expect(f.status == 0, "\(f.stdout)")
+        #expect(abs((try JSONParser.parse(f.stdout)["tolerance"]?["scale"]?.double ?? 1) - 8 * 0x1p-24 * 128.0.squareRoot()) < 1e-9)
+    }
 }
