@@ -32,7 +32,9 @@ public struct VerifyReport: Sendable {
     public let model: String
     /// The reference file's path.
     public let reference: String
+    /// The absolute part of the tolerance used (``VerifyTolerance/atol``).
     public var atol: Float { tolerance.atol }
+    /// The relative part of the tolerance used (``VerifyTolerance/rtol``).
     public var rtol: Float { tolerance.rtol }
     /// The tolerance used: the default for the weights' dtype and the reference's compute dtype, or the
     /// one given.
