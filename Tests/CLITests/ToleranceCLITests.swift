@@ -225,4 +225,24 @@ else:
         #expect(f.status == 0, "\(f.stdout)")
         #expect(abs((try JSONParser.parse(f.stdout)["tolerance"]?["scale"]?.double ?? 1) - 8 * 0x1p-24 * 128.0.squareRoot()) < 1e-9)
     }
+
+    @Test("an infinite value in a reference tensor does not widen the bound of its other elements")
+    func infiniteReference() throws {
+        let dir = RepoPaths.temporaryDirectory("inf")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Python.check("""
+            import sys, numpy as np
+            from safetensors.numpy import load_file, save_file
+            from safetensors import safe_open
+            with safe_open(sys.argv[1], "np") as f:
+                md = dict(f.metadata())
+            t = load_file(sys.argv[1])
+            t["hidden_states.2"][0, 7, 63] = np.inf
+            save_file(t, sys.argv[2], metadata=md)
+            """, [Fixtures.path("llama-dtypes", "reference-q8_0.safetensors"), dir + "/r.safetensors"])
+        let m = try altered("llama-dtypes/model-q8_0.gguf", in: dir)
+        let r = try wk(["verify", m, "--reference", dir + "/r.safetensors", "--json"])
+        #expect(r.status == 1)
+        #expect(try JSONParser.parse(r.stdout)["first_failure"]?.string == "hidden_states.2", "\(r.stdout)")
+    }
 }
