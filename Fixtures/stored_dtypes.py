@@ -2,8 +2,9 @@
 """Fixtures for verify's dtype-derived tolerances (Formats/reference-activations.md, "Default tolerances"): one
 LLaMA model stored in several dtypes, each with transformers' activations for exactly the weights it stores.
 
-    python Fixtures/stored_dtypes.py      (pinned versions: Fixtures/requirements.txt; llama-quantize from
-                                           llama.cpp, found through LLAMA_BIN or ../llama's build)
+    python Fixtures/stored_dtypes.py      (pinned versions: Fixtures/requirements.txt; llama-quantize from the
+                                           llama.cpp vendored by llama-cpp-python 0.3.36, found through LLAMA_BIN
+                                           or ../llama/llama_cpp_python-0.3.36/vendor/llama.cpp/build/bin)
 
   llama-dtypes/  hidden 64, 2 layers, 4 heads, 2 KV heads, ffn 128, vocab 64, untied. Every parameter random
                  (Fixtures/generate.py's `randomize`), float32, then stored as:
