@@ -26,12 +26,7 @@
 // Helpers are forced inline so that each clone compiles them for its own target (a helper left out of
 // line is built for the baseline only: the K-quant GEMV ran 4x slower that way).
 #define WK_INLINE __attribute__((always_inline))
-
-WK_INLINE static inline float wk_half(const uint8_t *p) {
-    _Float16 h;
-    memcpy(&h, p, 2);
-    return (float)h;
-}
+#include "kscales.h"
 
 WK_INLINE static inline float wk_bf16(const uint8_t *p) {
     uint16_t b;
@@ -124,42 +119,26 @@ __attribute__((always_inline)) static inline void wk_kquant_chunk(int type, cons
 #pragma clang fp contract(off)
     switch (type) {
     case WK_Q2_K: {
-        const uint8_t *sc = b, *q = b + 16 + 32 * (c >> 2);
+        const uint8_t *q = b + 16 + 32 * (c >> 2);
         const int shift = 2 * (c & 3), g = 8 * (c >> 2) + 2 * (c & 3);
-        const float d = wk_half(b + 80), dmin = wk_half(b + 82);
-        const float dl0 = d * (float)(sc[g] & 15), ml0 = dmin * (float)(sc[g] >> 4);
-        const float dl1 = d * (float)(sc[g + 1] & 15), ml1 = dmin * (float)(sc[g + 1] >> 4);
+        float dl0, ml0, dl1, ml1;
+        wk_q2k_scale(b, g, &dl0, &ml0);
+        wk_q2k_scale(b, g + 1, &dl1, &ml1);
         for (int l = 0; l < 16; l++) v[l] = dl0 * (float)((q[l] >> shift) & 3) - ml0;
         for (int l = 16; l < 32; l++) v[l] = dl1 * (float)((q[l] >> shift) & 3) - ml1;
         break;
     }
     case WK_Q3_K: {
-        const uint8_t *hm = b, *q = b + 32 + 32 * (c >> 2), *sc = b + 96;
+        const uint8_t *hm = b, *q = b + 32 + 32 * (c >> 2);
         const int shift = 2 * (c & 3), bit = c, g = 8 * (c >> 2) + 2 * (c & 3);
-        const float d = wk_half(b + 108);
-        float t[2];
-        for (int k = 0; k < 2; k++) {
-            const int i = g + k;
-            const int low = i < 8 ? sc[i] & 15 : sc[i - 8] >> 4;
-            const int high = (sc[8 + (i & 3)] >> (2 * (i >> 2))) & 3;
-            t[k] = d * (float)((low | (high << 4)) - 32);
-        }
+        const float t[2] = {wk_q3k_scale(b, g), wk_q3k_scale(b, g + 1)};
         for (int l = 0; l < 16; l++) v[l] = t[0] * (float)(((q[l] >> shift) & 3) - (((hm[l] >> bit) & 1) ? 0 : 4));
         for (int l = 16; l < 32; l++) v[l] = t[1] * (float)(((q[l] >> shift) & 3) - (((hm[l] >> bit) & 1) ? 0 : 4));
         break;
     }
     case WK_Q4_K: case WK_Q5_K: {
-        const uint8_t *s = b + 4;
-        const float d = wk_half(b), dmin = wk_half(b + 2);
-        int sc, m;
-        if (c < 4) {
-            sc = s[c] & 63;
-            m = s[c + 4] & 63;
-        } else {
-            sc = (s[c + 4] & 15) | ((s[c - 4] >> 6) << 4);
-            m = (s[c + 4] >> 4) | ((s[c] >> 6) << 4);
-        }
-        const float dl = d * (float)sc, ml = dmin * (float)m;
+        float dl, ml;
+        wk_q45k_scale(b, c, &dl, &ml);
         const int nib = 4 * (c & 1);
         if (type == WK_Q4_K) {
             const uint8_t *q = b + 16 + 32 * (c >> 1);
@@ -173,10 +152,8 @@ __attribute__((always_inline)) static inline void wk_kquant_chunk(int type, cons
     case WK_Q6_K: {
         const int h = c >> 2, k = c & 3;
         const uint8_t *lo = b + 64 * h + 32 * (k & 1), *h2 = b + 128 + 32 * h;
-        const int8_t *sc = (const int8_t *)(b + 192);
         const int nib = 4 * (k >> 1), shift = 2 * k, g = 8 * h + 2 * k;
-        const float d = wk_half(b + 208);
-        const float d0 = d * (float)sc[g], d1 = d * (float)sc[g + 1];
+        const float d0 = wk_q6k_scale(b, g), d1 = wk_q6k_scale(b, g + 1);
         for (int l = 0; l < 16; l++) v[l] = d0 * (float)((((lo[l] >> nib) & 15) | (((h2[l] >> shift) & 3) << 4)) - 32);
         for (int l = 16; l < 32; l++) v[l] = d1 * (float)((((lo[l] >> nib) & 15) | (((h2[l] >> shift) & 3) << 4)) - 32);
         break;
@@ -220,14 +197,13 @@ WK_INLINE static inline float wk_lanes_sum(const float *lanes, int n) {
 WK_INLINE static inline float wk_kdot_WK_Q2_K(const uint8_t *row, long cols, const float *x) {
     float lanes[16] = {0};
     for (long k = 0; k < cols / 256; k++) {
-        const uint8_t *b = row + k * 84, *sc = b;
-        const float d = wk_half(b + 80), dmin = wk_half(b + 82);
+        const uint8_t *b = row + k * 84;
         for (int h = 0; h < 2; h++) {
             const uint8_t *q = b + 16 + 32 * h;
             for (int sh = 0; sh < 4; sh++) {
                 for (int half = 0; half < 2; half++) {
-                    const int g = 8 * h + 2 * sh + half;
-                    const float dl = d * (float)(sc[g] & 15), ml = dmin * (float)(sc[g] >> 4);
+                    float dl, ml;
+                    wk_q2k_scale(b, 8 * h + 2 * sh + half, &dl, &ml);
                     const uint8_t *qq = q + 16 * half;
                     const float *xs = x + 256 * k + 128 * h + 32 * sh + 16 * half;
                     for (int l = 0; l < 16; l++) lanes[l] += (dl * (float)((qq[l] >> (2 * sh)) & 3) - ml) * xs[l];
@@ -241,17 +217,13 @@ WK_INLINE static inline float wk_kdot_WK_Q2_K(const uint8_t *row, long cols, con
 WK_INLINE static inline float wk_kdot_WK_Q3_K(const uint8_t *row, long cols, const float *x) {
     float lanes[16] = {0};
     for (long k = 0; k < cols / 256; k++) {
-        const uint8_t *b = row + k * 110, *hm = b, *sc = b + 96;
-        const float d = wk_half(b + 108);
+        const uint8_t *b = row + k * 110, *hm = b;
         for (int h = 0; h < 2; h++) {
             const uint8_t *q = b + 32 + 32 * h;
             for (int sh = 0; sh < 4; sh++) {
                 const int bit = 4 * h + sh;
                 for (int half = 0; half < 2; half++) {
-                    const int i = 8 * h + 2 * sh + half;
-                    const int low = i < 8 ? sc[i] & 15 : sc[i - 8] >> 4;
-                    const int high = (sc[8 + (i & 3)] >> (2 * (i >> 2))) & 3;
-                    const float dl = d * (float)((low | (high << 4)) - 32);
+                    const float dl = wk_q3k_scale(b, 8 * h + 2 * sh + half);
                     const uint8_t *qq = q + 16 * half, *hh = hm + 16 * half;
                     const float *xs = x + 256 * k + 128 * h + 32 * sh + 16 * half;
                     for (int l = 0; l < 16; l++)
@@ -263,26 +235,14 @@ WK_INLINE static inline float wk_kdot_WK_Q3_K(const uint8_t *row, long cols, con
     return wk_lanes_sum(lanes, 16);
 }
 
-WK_INLINE static inline void wk_q45k_scale_min(const uint8_t *s, int c, int *sc, int *m) {
-    if (c < 4) {
-        *sc = s[c] & 63;
-        *m = s[c + 4] & 63;
-    } else {
-        *sc = (s[c + 4] & 15) | ((s[c - 4] >> 6) << 4);
-        *m = (s[c + 4] >> 4) | ((s[c] >> 6) << 4);
-    }
-}
-
 WK_INLINE static inline float wk_kdot_WK_Q4_K(const uint8_t *row, long cols, const float *x) {
     float lanes[32] = {0};
     for (long k = 0; k < cols / 256; k++) {
         const uint8_t *b = row + k * 144;
-        const float d = wk_half(b), dmin = wk_half(b + 2);
         for (int p = 0; p < 4; p++) {
-            int sc0, m0, sc1, m1;
-            wk_q45k_scale_min(b + 4, 2 * p, &sc0, &m0);
-            wk_q45k_scale_min(b + 4, 2 * p + 1, &sc1, &m1);
-            const float d0 = d * (float)sc0, n0 = dmin * (float)m0, d1 = d * (float)sc1, n1 = dmin * (float)m1;
+            float d0, n0, d1, n1;
+            wk_q45k_scale(b, 2 * p, &d0, &n0);
+            wk_q45k_scale(b, 2 * p + 1, &d1, &n1);
             const uint8_t *q = b + 16 + 32 * p;
             const float *xs = x + 256 * k + 64 * p;
             for (int l = 0; l < 32; l++)
@@ -296,12 +256,10 @@ WK_INLINE static inline float wk_kdot_WK_Q5_K(const uint8_t *row, long cols, con
     float lanes[32] = {0};
     for (long k = 0; k < cols / 256; k++) {
         const uint8_t *b = row + k * 176, *qh = b + 16;
-        const float d = wk_half(b), dmin = wk_half(b + 2);
         for (int p = 0; p < 4; p++) {
-            int sc0, m0, sc1, m1;
-            wk_q45k_scale_min(b + 4, 2 * p, &sc0, &m0);
-            wk_q45k_scale_min(b + 4, 2 * p + 1, &sc1, &m1);
-            const float d0 = d * (float)sc0, n0 = dmin * (float)m0, d1 = d * (float)sc1, n1 = dmin * (float)m1;
+            float d0, n0, d1, n1;
+            wk_q45k_scale(b, 2 * p, &d0, &n0);
+            wk_q45k_scale(b, 2 * p + 1, &d1, &n1);
             const uint8_t *q = b + 48 + 32 * p;
             const float *xs = x + 256 * k + 64 * p;
             for (int l = 0; l < 32; l++) {
@@ -318,13 +276,11 @@ WK_INLINE static inline float wk_kdot_WK_Q6_K(const uint8_t *row, long cols, con
     float lanes[16] = {0};
     for (long k = 0; k < cols / 256; k++) {
         const uint8_t *b = row + k * 210;
-        const int8_t *sc = (const int8_t *)(b + 192);
-        const float d = wk_half(b + 208);
         for (int h = 0; h < 2; h++) {
             const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
             for (int half = 0; half < 2; half++) {
                 const int g = 8 * h + half, o = 16 * half;
-                const float s1 = d * (float)sc[g], s2 = d * (float)sc[g + 2], s3 = d * (float)sc[g + 4], s4 = d * (float)sc[g + 6];
+                const float s1 = wk_q6k_scale(b, g), s2 = wk_q6k_scale(b, g + 2), s3 = wk_q6k_scale(b, g + 4), s4 = wk_q6k_scale(b, g + 6);
                 const float *xs = x + 256 * k + 128 * h + o;
                 for (int l = 0; l < 16; l++) {
                     const int a = ql[o + l], c = ql[o + l + 32], hb = qh[o + l];
