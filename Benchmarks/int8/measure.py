@@ -2,7 +2,7 @@
 """The error of 8-bit activations in one-token products, measured on the repository's fixtures.
 
     python3 Benchmarks/int8/measure.py WEIGHTKIT [--work DIR] [--fixtures gpt2-trained,llama3-text,...]
-                                       [--dtypes q8_0,q4_0,q4_1,q5_0,q5_1]
+                                       [--dtypes q8_0,q4_0,q4_1,q5_0,q5_1] [--gguf FILE ...]
 
 For each fixture and dtype: weightkit convert writes the quantized GGUF; then the fixture's reference tokens run
 twice through the same file, the weights as stored both times:
@@ -13,7 +13,8 @@ twice through the same file, the weights as stored both times:
 and the dumps are compared: per tensor, max |A − B| and that over the RMS of B, the worst hidden state and the
 logits; and the share of positions whose top-1 logit agrees. For scale, the last column is what quantizing the
 weights costs: the logits of B against the fixture's own float32 weights run as they are (max |Δ| / RMS).
-Prints a Markdown table.
+Each --gguf FILE (a quantized GGUF, say the benchmark's 124M models) is measured the same way on 32 token ids
+drawn with a fixed seed, without the last column. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -43,19 +44,33 @@ def main() -> None:
     ap.add_argument("--work", default=None)
     ap.add_argument("--fixtures", default="gpt2-trained,llama3-text,qwen2-text,mistral-text")
     ap.add_argument("--dtypes", default="q8_0,q4_0,q4_1,q5_0,q5_1")
+    ap.add_argument("--gguf", action="append", default=[])
     a = ap.parse_args()
     work = Path(a.work or tempfile.mkdtemp(prefix="int8-"))
     work.mkdir(parents=True, exist_ok=True)
     print("| fixture | dtype | hidden_states max abs | / RMS | logits max abs | / RMS | top-1 agree | weights' own: logits / RMS |")
     print("|---|---|---|---|---|---|---|---|")
-    for fx in a.fixtures.split(","):
+    cases = []
+    for fx in a.fixtures.split(",") if a.fixtures else []:
         ids = load_file(str(ROOT / "Fixtures" / fx / "reference.safetensors"))["input_ids"].ravel().tolist()
-        tokens = ",".join(str(int(i)) for i in ids)
-        f32 = work / f"{fx}-f32.safetensors"
-        run([a.weightkit, "run", ROOT / "Fixtures" / fx, "--tokens", tokens, "--dump", f32])
-        F = load_file(str(f32))["logits"].astype(np.float64)
         for dt in a.dtypes.split(","):
-            g = work / f"{fx}-{dt}.gguf"
+            cases.append((fx, dt, ids, work / f"{fx}-{dt}.gguf"))
+    for path in a.gguf:
+        import gguf
+
+        vocab = next(int(t.shape[-1]) for t in gguf.GGUFReader(path).tensors if t.name == "token_embd.weight")
+        ids = np.random.default_rng(17).integers(0, vocab, 32).tolist()
+        cases.append((Path(path).stem, "as stored", ids, Path(path)))
+    reference_logits = {}
+    for fx, dt, ids, g in cases:
+            tokens = ",".join(str(int(i)) for i in ids)
+            F = None
+            if dt != "as stored":
+                if fx not in reference_logits:
+                    f32 = work / f"{fx}-f32.safetensors"
+                    run([a.weightkit, "run", ROOT / "Fixtures" / fx, "--tokens", tokens, "--dump", f32])
+                    reference_logits[fx] = load_file(str(f32))["logits"].astype(np.float64)
+                F = reference_logits[fx]
             if not g.exists():
                 run([a.weightkit, "convert", ROOT / "Fixtures" / fx, g, "--dtype", dt, "--force"])
             dumps = []
@@ -79,8 +94,8 @@ def main() -> None:
             lg = err("logits")
             la, lb = A["logits"].reshape(-1, A["logits"].shape[-1]), B["logits"].reshape(-1, B["logits"].shape[-1])
             agree = float(np.mean(la.argmax(-1) == lb.argmax(-1)))
-            wq = float(np.abs(B["logits"] - F).max() / np.sqrt(np.mean(F**2)))
-            print(f"| {fx} | {dt} | {h[0]:.3g} | {h[1]:.3g} | {lg[0]:.3g} | {lg[1]:.3g} | {agree:.3f} ({len(ids)} positions) | {wq:.3g} |", flush=True)
+            wq = f"{float(np.abs(B['logits'] - F).max() / np.sqrt(np.mean(F**2))):.3g}" if F is not None else ""
+            print(f"| {fx} | {dt} | {h[0]:.3g} | {h[1]:.3g} | {lg[0]:.3g} | {lg[1]:.3g} | {agree:.3f} ({len(ids)} positions) | {wq} |", flush=True)
 
 
 if __name__ == "__main__":

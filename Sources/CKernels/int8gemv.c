@@ -9,6 +9,10 @@
 // (The min term takes d_b·Σq rather than the exact Σx on purpose: with Σx the error would be
 // Σ (w − m)·(x − x̂), larger where m is far from 0 — measured 2-3x larger on the fixtures.)
 //
+// The K-quants q4_k, q5_k and q6_k go the same way, a 32-element group (q6_k: two 16-element groups)
+// against one activation block: s·d_b·Σ w·q − m·d_b·Σq (q4_k, q5_k: levels 0..31, scale and min per 32),
+// d_b·(s₀·Σ_{first 16} w·q + s₁·Σ_{last 16} w·q) (q6_k: signed levels −32..31, a scale per 16).
+//
 // Three versions, chosen at run time (or by the caller, for tests):
 //   2  AVX-512 VNNI (vpdpbusd on 256-bit vectors: unsigned levels × signed activations into int32)
 //   1  AVX2 + FMA (vpmaddubsw into int16 pairs, vpmaddwd into int32)
@@ -26,6 +30,7 @@
 #endif
 
 #define WK_INLINE __attribute__((always_inline))
+#include "kscales.h"
 
 long wk_act8_bytes(long cols) { return cols / 32 * 12 + cols; }
 
@@ -44,6 +49,9 @@ static inline wk_act8 wk_act8_parts(const void *act, long cols) {
     return a;
 }
 
+#if defined(__x86_64__) && defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
 void wk_quantize_act8(const float *x, long cols, void *act) {
     const long nb = cols / 32;
     float *d = (float *)act, *dsum = d + 2 * nb;
@@ -59,7 +67,7 @@ void wk_quantize_act8(const float *x, long cols, void *act) {
         const float db = amax / 127, inv = amax > 0 ? 127 / amax : 0;
         int isum = 0;
         for (int j = 0; j < 32; j++) {
-            const int v = (int)lrintf(xb[j] * inv);
+            const int v = (int)__builtin_rintf(xb[j] * inv);  // to nearest, ties to even
             q[32 * b + j] = (int8_t)v;
             isum += v;
         }
@@ -69,11 +77,7 @@ void wk_quantize_act8(const float *x, long cols, void *act) {
     }
 }
 
-WK_INLINE static inline float wk_h2f(const uint8_t *p) {
-    _Float16 h;
-    memcpy(&h, p, 2);
-    return (float)h;
-}
+#define wk_h2f wk_half
 
 // Block types: bytes per block, offset subtracted from the level (o), whether a min follows d.
 static inline int wk_blk_bytes(int type) {
@@ -83,6 +87,15 @@ static inline int wk_blk_bytes(int type) {
     case WK_Q4_1: return 20;
     case WK_Q5_0: return 22;
     case WK_Q5_1: return 24;
+    default: return 0;
+    }
+}
+
+static inline int wk_kblk_bytes(int type) {
+    switch (type) {
+    case WK_Q4_K: return 144;
+    case WK_Q5_K: return 176;
+    case WK_Q6_K: return 210;
     default: return 0;
     }
 }
@@ -119,6 +132,51 @@ static inline int wk_blk_idot_c(int type, const uint8_t *b, const int8_t *q) {
     default: break;
     }
     return s;
+}
+
+// q4_k/q5_k/q6_k: group c (0..<8) of super-block b against activation block kb.
+static inline float wk_kgroup_c(int type, const uint8_t *b, int c, const int8_t *q, float dx, float dsum, float *accM) {
+    int s0 = 0, s1 = 0;
+    switch (type) {
+    case WK_Q4_K: case WK_Q5_K: {
+        const int nib = 4 * (c & 1);
+        const uint8_t *qs = b + (type == WK_Q4_K ? 16 : 48) + 32 * (c >> 1), *qh = b + 16;
+        for (int l = 0; l < 32; l++) {
+            int v = (qs[l] >> nib) & 15;
+            if (type == WK_Q5_K) v |= ((qh[l] >> c) & 1) << 4;
+            s0 += v * q[l];
+        }
+        float dl, ml;
+        wk_q45k_scale(b, c, &dl, &ml);
+        *accM += ml * dsum;
+        return dl * dx * (float)s0;
+    }
+    case WK_Q6_K: {
+        const int h = c >> 2, j = c & 3, nib = 4 * (j >> 1), shift = 2 * j, g = 8 * h + 2 * j;
+        const uint8_t *ql = b + 64 * h + 32 * (j & 1), *qh = b + 128 + 32 * h;
+        for (int l = 0; l < 32; l++) {
+            const int v = (((ql[l] >> nib) & 15) | (((qh[l] >> shift) & 3) << 4)) - 32;
+            if (l < 16) s0 += v * q[l];
+            else s1 += v * q[l];
+        }
+        return dx * (wk_q6k_scale(b, g) * (float)s0 + wk_q6k_scale(b, g + 1) * (float)s1);
+    }
+    default: return 0;
+    }
+}
+
+static void wk_gemv8_k_c(int type, const uint8_t *w, long cols, long nrows, wk_act8 a, float *y) {
+    const long ns = cols / 256, bb = wk_kblk_bytes(type);
+    for (long r = 0; r < nrows; r++) {
+        const uint8_t *row = w + r * ns * bb;
+        float acc = 0, accM = 0;
+        for (long k = 0; k < ns; k++)
+            for (int c = 0; c < 8; c++) {
+                const long kb = 8 * k + c;
+                acc += wk_kgroup_c(type, row + k * bb, c, a.q + 32 * kb, a.d[kb], a.dsum[kb], &accM);
+            }
+        y[r] = acc - accM;
+    }
 }
 
 static void wk_gemv8_c(int type, const uint8_t *w, long cols, long nrows, wk_act8 a, float *y) {
@@ -239,6 +297,72 @@ WK_INLINE WK_VNNI static inline __m256i wk_idot_vnni(__m256i u, __m256i q) {
 
 WK_GEMV8_VERSION(wk_gemv8_avx2, WK_AVX2, wk_idot_avx2)
 WK_GEMV8_VERSION(wk_gemv8_vnni, WK_VNNI, wk_idot_vnni)
+
+// K-quants: one super-block of 256 per step, group by group (see wk_kgroup_c for the arithmetic).
+#define WK_ACT(kb) _mm256_loadu_si256((const __m256i *)(const void *)(a.q + 32 * (kb)))
+#define WK_GEMV8_K_BODY(IDOT, type)                                                                     \
+    {                                                                                                   \
+        const long ns = cols / 256, bb = wk_kblk_bytes(type);                                           \
+        const __m256i m4 = _mm256_set1_epi8(15);                                                        \
+        for (long r = 0; r < nrows; r++) {                                                              \
+            const uint8_t *row = w + r * ns * bb;                                                       \
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                              \
+            float accM = 0;                                                                             \
+            for (long k = 0; k < ns; k++) {                                                             \
+                const uint8_t *b = row + k * bb;                                                        \
+                const long kb = 8 * k;                                                                  \
+                if ((type) == WK_Q6_K) {                                                                \
+                    for (int h = 0; h < 2; h++) {                                                       \
+                        const __m256i qh = _mm256_loadu_si256((const __m256i *)(const void *)(b + 128 + 32 * h)); \
+                        for (int j = 0; j < 4; j++) {                                                   \
+                            const int c = 4 * h + j, g = 8 * h + 2 * j;                                 \
+                            __m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)(b + 64 * h + 32 * (j & 1))); \
+                            if (j >> 1) lo = _mm256_srli_epi16(lo, 4);                                  \
+                            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), _mm256_set1_epi8(3)); \
+                            const __m256i v = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_slli_epi16(hi, 4)), _mm256_set1_epi8(32)); \
+                            const __m256i p = IDOT(_mm256_sign_epi8(v, v), _mm256_sign_epi8(WK_ACT(kb + c), v)); \
+                            const float dx = a.d[kb + c];                                               \
+                            const __m256 sc = _mm256_set_m128(_mm_set1_ps(wk_q6k_scale(b, g + 1) * dx), _mm_set1_ps(wk_q6k_scale(b, g) * dx)); \
+                            if (j & 1) acc1 = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(p), acc1);         \
+                            else acc0 = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(p), acc0);               \
+                        }                                                                               \
+                    }                                                                                   \
+                } else {                                                                                \
+                    const __m256i qh = (type) == WK_Q5_K ? _mm256_loadu_si256((const __m256i *)(const void *)(b + 16)) : _mm256_setzero_si256(); \
+                    for (int p = 0; p < 4; p++) {                                                       \
+                        const __m256i raw = _mm256_loadu_si256((const __m256i *)(const void *)(b + ((type) == WK_Q4_K ? 16 : 48) + 32 * p)); \
+                        __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4); \
+                        if ((type) == WK_Q5_K) {                                                        \
+                            const __m256i b0 = _mm256_set1_epi8((char)(1 << (2 * p))), b1 = _mm256_set1_epi8((char)(2 << (2 * p))); \
+                            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), _mm256_set1_epi8(16))); \
+                            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), _mm256_set1_epi8(16))); \
+                        }                                                                               \
+                        float d0, m0, d1, m1;                                                           \
+                        wk_q45k_scale(b, 2 * p, &d0, &m0);                                              \
+                        wk_q45k_scale(b, 2 * p + 1, &d1, &m1);                                          \
+                        const long k0 = kb + 2 * p;                                                     \
+                        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * a.d[k0]), _mm256_cvtepi32_ps(IDOT(lo, WK_ACT(k0))), acc0); \
+                        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(d1 * a.d[k0 + 1]), _mm256_cvtepi32_ps(IDOT(hi, WK_ACT(k0 + 1))), acc1); \
+                        accM += m0 * a.dsum[k0] + m1 * a.dsum[k0 + 1];                                  \
+                    }                                                                                   \
+                }                                                                                       \
+            }                                                                                           \
+            y[r] = wk_hsum8(_mm256_add_ps(acc0, acc1)) - accM;                                          \
+        }                                                                                               \
+    }
+
+#define WK_GEMV8_K_VERSION(NAME, ATTR, IDOT)                                                            \
+    ATTR static void NAME(int type, const uint8_t *w, long cols, long nrows, wk_act8 a, float *y) {     \
+        switch (type) {                                                                                 \
+        case WK_Q4_K: WK_GEMV8_K_BODY(IDOT, WK_Q4_K) break;                                             \
+        case WK_Q5_K: WK_GEMV8_K_BODY(IDOT, WK_Q5_K) break;                                             \
+        case WK_Q6_K: WK_GEMV8_K_BODY(IDOT, WK_Q6_K) break;                                             \
+        default: break;                                                                                 \
+        }                                                                                               \
+    }
+
+WK_GEMV8_K_VERSION(wk_gemv8_k_avx2, WK_AVX2, wk_idot_avx2)
+WK_GEMV8_K_VERSION(wk_gemv8_k_vnni, WK_VNNI, wk_idot_vnni)
 #endif
 
 int wk_act8_best_level(void) {
@@ -252,7 +376,7 @@ int wk_act8_best_level(void) {
     return 0;
 }
 
-int wk_act8_supported(int type) { return wk_blk_bytes(type) > 0; }
+int wk_act8_supported(int type) { return wk_blk_bytes(type) > 0 || wk_kblk_bytes(type) > 0; }
 
 void wk_stored_gemv_act8(int type, const void *weights, long cols, long row0, long nrows, const void *act, float *y, int level) {
     static int best = -1;
@@ -264,6 +388,20 @@ void wk_stored_gemv_act8(int type, const void *weights, long cols, long row0, lo
     if (level < 0 || level > b) level = b;
     const wk_act8 a = wk_act8_parts(act, cols);
     const uint8_t *w = (const uint8_t *)weights + row0 * wk_stored_row_bytes(type, cols);
+    if (wk_kblk_bytes(type) > 0) {
+#if WK_X86
+        if (level == 2) {
+            wk_gemv8_k_vnni(type, w, cols, nrows, a, y);
+            return;
+        }
+        if (level == 1) {
+            wk_gemv8_k_avx2(type, w, cols, nrows, a, y);
+            return;
+        }
+#endif
+        wk_gemv8_k_c(type, w, cols, nrows, a, y);
+        return;
+    }
 #if WK_X86
     if (level == 2) {
         wk_gemv8_vnni(type, w, cols, nrows, a, y);

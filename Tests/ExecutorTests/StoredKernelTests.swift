@@ -97,9 +97,9 @@ import Testing
     static let levels = Kernels.int8KernelLevels
 
     @Test("GEMV with 8-bit activations: within the activation-quantisation bound of the widened product, every kernel version",
-          arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1], [3, 8])
+          arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k], [3, 8])
     func int8Activations(_ dtype: DType, blocks: Int) throws {
-        let outF = 67, inF = 32 * blocks
+        let outF = 67, inF = dtype.blockSize * blocks
         let (bytes, w) = try Self.matrix(dtype, rows: outF, cols: inF, seed: 3)
         let m = Self.stored(dtype, bytes, rows: outF, cols: inF)
         // Blocks of very different magnitude, one block all zeros.
@@ -120,7 +120,7 @@ import Testing
             // Each x is off by at most half its block's step, max|x_block|/254 (float rounding of the step
             // and of x/step: a relative 1e-6 more), plus float32 accumulation as in `products`.
             var quant = 0.0
-            for b in 0..<blocks {
+            for b in 0..<(inF / 32) {
                 let amax = x[(32 * b)..<(32 * b + 32)].map { Double(abs($0)) }.max()!
                 let sw = (0..<32).reduce(0.0) { $0 + abs(Double(w[o * inF + 32 * b + $1])) }
                 quant += sw * amax / 254 * (1 + 1e-6)

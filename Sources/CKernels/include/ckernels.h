@@ -30,7 +30,7 @@ void wk_stored_gemv(int type, const void *weights, long cols, long row0, long nr
 long wk_act8_bytes(long cols);
 /// x[0..<cols] quantised into act (wk_act8_bytes(cols) bytes): per block of 32, d = max|x|/127, q = round(x/d).
 void wk_quantize_act8(const float *x, long cols, void *act);
-/// Whether wk_stored_gemv_act8 reads `type` (q8_0, q4_0, q4_1, q5_0, q5_1).
+/// Whether wk_stored_gemv_act8 reads `type` (q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k).
 int wk_act8_supported(int type);
 /// The fastest version this CPU runs: 2 AVX-512 VNNI, 1 AVX2+FMA, 0 portable C.
 int wk_act8_best_level(void);
