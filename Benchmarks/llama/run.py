@@ -3,6 +3,7 @@
 
     python3 Benchmarks/llama/run.py LLAMA_BUILD_BIN [--work DIR] [--rounds 3] [--models gpt2,llama]
                                     [--dtypes f32,f16,q8_0,q4_0,q4_k_m] [--threads 2]
+                                    [--variant NAME:VAR=VALUE ...]
 
 LLAMA_BUILD_BIN holds llama-bench and llama-quantize from a llama.cpp build (not part of this repository).
 Models (random weights, made once in --work):
@@ -15,7 +16,10 @@ The other dtypes are made from the f32 file by llama-quantize, so both programs 
 Per round and file, one after the other: llama-bench -p 128,512 -n 0 (prefill, logits of the last position),
 weightkit bench --logits last at 128 and 512 tokens, llama-bench -p 0 -n 32 -d 128 (32 tokens decoded after
 128 in the cache), weightkit bench --tokens 128 --decode 32. The table keeps each case's best round (the
-machine is shared: the least-disturbed run); the load average of each round is printed. The decode limit is
+machine is shared: the least-disturbed run); the load average of each round is printed. Each --variant runs
+weightkit bench once more per case with an environment variable set (say, WEIGHTKIT_F32_ACTIVATIONS=1 for the
+float32-activation decode, WEIGHTKIT_BLAS_POOL=openblas for OpenBLAS's own threads) and adds a column: a
+before/after comparison in the same run. The decode limit is
 the bytes of weights read per token (every matrix; one row of the embedding table unless it is also the
 head) over this machine's read bandwidth, measured in the same run with bandwidth.c and --threads threads.
 """
@@ -85,8 +89,8 @@ def llama_bench(bin_dir: Path, model: Path, threads: int, args: list[str]) -> di
     return res
 
 
-def wk_bench(wk: Path, model: Path, threads: int, args: list[str]) -> dict:
-    return json.loads(sh([wk, "bench", model, "--threads", str(threads), "--json"] + args))
+def wk_bench(wk: Path, model: Path, threads: int, args: list[str], env: dict[str, str] | None = None) -> dict:
+    return json.loads(sh([wk, "bench", model, "--threads", str(threads), "--json"] + args, env=env))
 
 
 def main() -> None:
@@ -98,15 +102,22 @@ def main() -> None:
     ap.add_argument("--dtypes", default="f32,f16,q8_0,q4_0,q4_k_m")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the raw results here")
+    ap.add_argument("--variant", action="append", default=[], help="NAME:VAR=VALUE, an extra WeightKit column run with VAR=VALUE")
     ap.add_argument("--table-from", help="print the table of a saved --json file and stop")
     a = ap.parse_args()
     if a.table_from:
         j = json.loads(Path(a.table_from).read_text())
         best = {tuple(k.split("|")): v for k, v in j["best"].items()}
         extra = {tuple(k.split("|")): v for k, v in j["memory"].items()}
-        print_table(Path(a.work), best, extra, j["bandwidth_gbs"], j["rounds"], j["threads"], j["openblas_coretype"])
+        print_table(Path(a.work), best, extra, j["bandwidth_gbs"], j["rounds"], j["threads"], j["openblas_coretype"], j.get("variants", []))
         return
     bin_dir, work = Path(a.bin), Path(a.work)
+    variants = []
+    for v in a.variant:
+        name, _, assign = v.partition(":")
+        var, _, value = assign.partition("=")
+        variants.append((name, var, value))
+    runs_of = [("wk", None)] + [(f"wk {name}", dict(os.environ) | {var: value}) for name, var, value in variants]
     models, dtypes = a.models.split(","), a.dtypes.split(",")
     wk = ROOT / ".build/release/weightkit"
     if not wk.exists():
@@ -132,30 +143,35 @@ def main() -> None:
                 lp = llama_bench(bin_dir, f, a.threads, ["-p", "128,512", "-n", "0"])
                 keep((m, q, "prefill 128"), "llama", lp[(128, 0)])
                 keep((m, q, "prefill 512"), "llama", lp[(512, 0)])
-                for n, runs in [(128, 3), (512, 2)]:
-                    r = wk_bench(wk, f, a.threads, ["--tokens", str(n), "--runs", str(runs), "--logits", "last"])
-                    keep((m, q, f"prefill {n}"), "wk", r["forward"]["min_s"])
+                for who, env in runs_of:
+                    for n, runs in [(128, 3), (512, 2)]:
+                        r = wk_bench(wk, f, a.threads, ["--tokens", str(n), "--runs", str(runs), "--logits", "last"], env)
+                        keep((m, q, f"prefill {n}"), who, r["forward"]["min_s"])
                 ld = llama_bench(bin_dir, f, a.threads, ["-p", "0", "-n", "32", "-d", "128"])
                 keep((m, q, "decode 32 @128"), "llama", ld[(0, 32)] / 32)
-                r = wk_bench(wk, f, a.threads, ["--tokens", "128", "--runs", "1", "--decode", "32"])
-                keep((m, q, "decode 32 @128"), "wk", r["decode"]["median_s"])
-                extra[(m, q)] = r["memory"] | {"blas_kernel": r["blas_kernel"]}
-                save(a.json, best, extra, bandwidth, rnd + 1, a.threads)
+                for who, env in runs_of:
+                    r = wk_bench(wk, f, a.threads, ["--tokens", "128", "--runs", "1", "--decode", "32"], env)
+                    keep((m, q, "decode 32 @128"), who, r["decode"]["median_s"])
+                    if env is None:
+                        extra[(m, q)] = r["memory"] | {"blas_kernel": r["blas_kernel"]}
+                save(a.json, best, extra, bandwidth, rnd + 1, a.threads, variants)
                 print(f"  {m} {q} done (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
 
-    save(a.json, best, extra, bandwidth, a.rounds, a.threads)
-    print_table(work, best, extra, bandwidth, a.rounds, a.threads)
+    save(a.json, best, extra, bandwidth, a.rounds, a.threads, variants)
+    print_table(work, best, extra, bandwidth, a.rounds, a.threads, variants=variants)
 
 
-def save(path, best, extra, bandwidth, rounds, threads) -> None:
+def save(path, best, extra, bandwidth, rounds, threads, variants=()) -> None:
     if path:
         Path(path).write_text(json.dumps({"best": {"|".join(k): v for k, v in best.items()}, "memory": {"|".join(k): v for k, v in extra.items()},
-                                          "bandwidth_gbs": bandwidth, "rounds": rounds, "threads": threads, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset")}, indent=1))
+                                          "bandwidth_gbs": bandwidth, "rounds": rounds, "threads": threads, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
+                                          "variants": [list(v) for v in variants]}, indent=1))
 
 
-def print_table(work: Path, best, extra, bandwidth, rounds, threads, coretype=os.environ.get("OPENBLAS_CORETYPE", "unset")) -> None:
-    print(f"| model | dtype | case | llama.cpp | WeightKit | WeightKit ÷ llama.cpp | bandwidth limit |")
-    print("|---|---|---|---|---|---|---|")
+def print_table(work: Path, best, extra, bandwidth, rounds, threads, coretype=os.environ.get("OPENBLAS_CORETYPE", "unset"), variants=()) -> None:
+    vh = "".join(f" WeightKit {n} ({var}={val}) |" for n, var, val in variants)
+    print(f"| model | dtype | case | llama.cpp | WeightKit | WeightKit ÷ llama.cpp | bandwidth limit |{vh}")
+    print("|---|---|---|---|---|---|---|" + "---|" * len(variants))
     for (m, q, case), d in best.items():
         if "llama" not in d or "wk" not in d:
             continue
@@ -164,7 +180,8 @@ def print_table(work: Path, best, extra, bandwidth, rounds, threads, coretype=os
         if case.startswith("decode"):
             bpt = bytes_per_token(work / f"{m}-{q}.gguf")
             limit = f"{bpt / (bandwidth * 1e9) * unit:.1f} ms ({bpt / 2**20:.0f} MiB/token)"
-        print(f"| {m} | {q} | {case} | {d['llama'] * unit:.1f} ms | {d['wk'] * unit:.1f} ms | {d['wk'] / d['llama']:.2f}× | {limit} |")
+        vc = "".join(f" {d[f'wk {n}'] * unit:.1f} ms |" if f"wk {n}" in d else " |" for n, _, _ in variants)
+        print(f"| {m} | {q} | {case} | {d['llama'] * unit:.1f} ms | {d['wk'] * unit:.1f} ms | {d['wk'] / d['llama']:.2f}× | {limit} |{vc}")
     print()
     print(f"read bandwidth {bandwidth:.2f} GB/s ({threads} threads); {rounds} interleaved rounds, best of each; "
           f"OPENBLAS_CORETYPE {coretype}; OpenBLAS kernel "

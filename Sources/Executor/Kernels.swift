@@ -16,18 +16,31 @@ enum Kernels {
         if let bias {
             for r in 0..<rows { (y + r * outFeatures).update(from: bias, count: outFeatures) }
         }
-        if rows == 1 {
-            // One token (a decode step): a matrix-vector product, bound by reading the weights.
-            if transposed {
-                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(inFeatures), Int32(outFeatures), 1, weight, Int32(outFeatures), x, 1, bias == nil ? 0 : 1, y, 1)
-            } else {
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outFeatures), Int32(inFeatures), 1, weight, Int32(inFeatures), x, 1, bias == nil ? 0 : 1, y, 1)
+        // The output columns split into one panel per worker (OpenBLAS single-threaded in each; see
+        // WorkerPool), unless OpenBLAS threads its own calls.
+        let (parts, range): (Int, @Sendable (Int) -> (Int, Int)) =
+            WorkerPool.openBLASThreads ? (1, { _ in (0, outFeatures) }) : WorkerPool.split(outFeatures)
+        let beta: Float = bias == nil ? 0 : 1
+        let xa = Int(bitPattern: x), wa = Int(bitPattern: weight), ya = Int(bitPattern: y)
+        WorkerPool.run(parts) { p in
+            let (c0, n) = range(p)
+            guard n > 0 else { return }
+            let x = UnsafePointer<Float>(bitPattern: xa)!, y = UnsafeMutablePointer<Float>(bitPattern: ya)! + c0
+            // Columns c0 ..< c0 + n of Wᵀ: rows of W [out, in], or columns of W [in, out].
+            let w = UnsafePointer<Float>(bitPattern: wa)! + (transposed ? c0 : c0 * inFeatures)
+            if rows == 1 {
+                // One token (a decode step): a matrix-vector product, bound by reading the weights.
+                if transposed {
+                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(inFeatures), Int32(n), 1, w, Int32(outFeatures), x, 1, beta, y, 1)
+                } else {
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(inFeatures), 1, w, Int32(inFeatures), x, 1, beta, y, 1)
+                }
+                return
             }
-            return
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, transposed ? CblasNoTrans : CblasTrans, Int32(rows), Int32(n), Int32(inFeatures),
+                1, x, Int32(inFeatures), w, Int32(transposed ? outFeatures : inFeatures), beta, y, Int32(outFeatures))
         }
-        cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, transposed ? CblasNoTrans : CblasTrans, Int32(rows), Int32(outFeatures), Int32(inFeatures),
-            1, x, Int32(inFeatures), weight, Int32(transposed ? outFeatures : inFeatures), bias == nil ? 0 : 1, y, Int32(outFeatures))
     }
 
     /// LayerNorm over the last dimension: biased variance, eps inside the square root,
@@ -113,7 +126,7 @@ enum Kernels {
 
     /// `activation` split over the cores for large inputs.
     static func parallelActivation(_ kind: Activation, _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
-        let parts = count >= 1 << 16 ? ProcessInfo.processInfo.activeProcessorCount : 1
+        let parts = count >= 1 << 16 ? WorkerPool.threads : 1
         if parts <= 1 { return activation(kind, x, count: count, into: y) }
         let xa = Int(bitPattern: x), ya = Int(bitPattern: y)
         let chunk = (count + parts - 1) / parts
@@ -207,10 +220,10 @@ enum Kernels {
         let qAddr = Int(bitPattern: q), kAddr = Int(bitPattern: k), vAddr = Int(bitPattern: v), oAddr = Int(bitPattern: out)
         let pAddr = probs.map { Int(bitPattern: $0) }
         let threads = Int(openblas_get_num_threads())
-        let workers = min(heads, ProcessInfo.processInfo.activeProcessorCount)
-        if workers > 1 { openblas_set_num_threads(1) }
-        defer { if workers > 1 { openblas_set_num_threads(Int32(threads)) } }
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        let workers = min(heads, WorkerPool.threads)
+        if workers > 1, threads > 1 { openblas_set_num_threads(1) }
+        defer { if workers > 1, threads > 1 { openblas_set_num_threads(Int32(threads)) } }
+        WorkerPool.run(workers) { w in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: rows * keys)
             defer { scores.deallocate() }
             for h in stride(from: w, to: heads, by: workers) {
@@ -312,6 +325,6 @@ enum Kernels {
         return total
     }
 
-    /// Sets OpenBLAS's thread count.
-    static func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    /// Sets the executor's worker count (WorkerPool; OpenBLAS runs inside those workers).
+    static func setBLASThreads(_ n: Int) { WorkerPool.setThreads(n) }
 }

@@ -1,7 +1,7 @@
 // Linear layers and embeddings over weights kept in their stored dtype (f16, bf16, q8_0, q4_0, q4_1,
 // q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k), read straight from the memory map:
 //
-//   one token (decode)   q8_0/q4_0/q4_1/q5_0/q5_1: the activation row quantised to 8 bits per block of 32
+//   one token (decode)   q8_0/q4_0/q4_1/q5_0/q5_1/q4_k/q5_k/q6_k: the activation row quantised to 8 bits per block of 32
 //                        once, then integer dot products per block (C, wk_stored_gemv_act8; the default, as
 //                        in llama.cpp; off with WEIGHTKIT_F32_ACTIVATIONS=1); other dtypes, or with it off:
 //                        a fused decode-and-dot per row in float32 (wk_stored_gemv). Rows split across threads.
@@ -67,7 +67,7 @@ extension Kernels {
     static let panelRows = 256
 
     /// y[T, out] = x[T, in] · Wᵀ (+ b) with W `[out, in]` in its stored dtype. With `int8Activations`, one
-    /// row of x times a q8_0/q4_0/q4_1/q5_0/q5_1 weight goes through x quantised to 8 bits per block of 32;
+    /// row of x times a q8_0/q4_0/q4_1/q5_0/q5_1/q4_k/q5_k/q6_k weight goes through x quantised to 8 bits per block of 32;
     /// `level` picks the kernel version (−1: the best this CPU runs; tests pass each).
     static func linearStored(
         _ x: UnsafePointer<Float>, rows: Int, weight w: StoredMatrix, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
@@ -81,7 +81,7 @@ extension Kernels {
             return
         }
         if rows == 1 {
-            let threads = min(ProcessInfo.processInfo.activeProcessorCount, max(1, outF / 64))
+            let threads = min(WorkerPool.threads, max(1, outF / 64))
             let chunk = (outF + threads - 1) / threads
             let yAddress = Int(bitPattern: y), xAddress = Int(bitPattern: x)
             var act: UnsafeMutableRawPointer?
@@ -91,7 +91,7 @@ extension Kernels {
             }
             defer { act?.deallocate() }
             let actAddress = act.map { Int(bitPattern: $0) }
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
+            WorkerPool.run(threads) { t in
                 let r0 = t * chunk
                 let n = min(chunk, outF - r0)
                 guard n > 0 else { return }
@@ -105,16 +105,23 @@ extension Kernels {
             if let bias { for j in 0..<outF { y[j] += bias[j] } }
             return
         }
-        let panel = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * inF)
-        defer { panel.deallocate() }
-        var r0 = 0
-        while r0 < outF {
-            let n = min(panelRows, outF - r0)
-            wk_stored_decode_rows(w.type, w.base, inF, r0, n, panel)
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(inF), 1, x, Int32(inF), panel, Int32(inF), 0,
-                y + r0, Int32(outF))
-            r0 += n
+        // Panels dealt round-robin to the workers, each decoding into its own buffer and calling
+        // single-threaded sgemm (WorkerPool); with WEIGHTKIT_BLAS_POOL=openblas one thread decodes and
+        // OpenBLAS threads each sgemm.
+        let panels = (outF + panelRows - 1) / panelRows
+        let workers = WorkerPool.openBLASThreads ? 1 : min(WorkerPool.threads, panels)
+        let xAddress = Int(bitPattern: x), yAddress = Int(bitPattern: y)
+        WorkerPool.run(workers) { t in
+            let panel = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * inF)
+            defer { panel.deallocate() }
+            let x = UnsafePointer<Float>(bitPattern: xAddress)!, y = UnsafeMutablePointer<Float>(bitPattern: yAddress)!
+            for p in stride(from: t, to: panels, by: workers) {
+                let r0 = p * panelRows, n = min(panelRows, outF - r0)
+                wk_stored_decode_rows(w.type, w.base, inF, r0, n, panel)
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(inF), 1, x, Int32(inF), panel, Int32(inF), 0,
+                    y + r0, Int32(outF))
+            }
         }
         if let bias {
             for r in 0..<rows { for j in 0..<outF { y[r * outF + j] += bias[j] } }
