@@ -56,7 +56,8 @@ public enum HDF5Writer {
         }
 
         let out: AtomicFile
-        do { out = try AtomicFile(destination: path, overwrite: overwrite) } catch { throw HDF5Error("\(error)") }
+        // Named: libhdf5 must open the temporary by a name that is not a /proc/self/fd link.
+        do { out = try AtomicFile(destination: path, overwrite: overwrite, named: true) } catch { throw HDF5Error("\(error)") }
         do {
             try writeFile(at: out.temporaryPath, path: path, metadata: metadata, tensors: tensors, compression: compression)
             try out.commit()

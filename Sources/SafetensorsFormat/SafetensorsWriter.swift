@@ -62,18 +62,28 @@ public enum SafetensorsWriter {
             throw SafetensorsError(.io, path, "\(error)".removingPrefix("\(path): "))
         }
         do {
-            var n = UInt64(header.count).littleEndian
-            try withUnsafeBytes(of: &n) { try file.write($0) }
-            try file.write(header)
-            for t in order {
-                let data = try t.bytes()
-                try data.withUnsafeBytes { try file.write($0) }
-                progress?(t)
-            }
+            try write(header: header, order: order, into: file, progress: progress)
             try file.commit()
         } catch {
             file.abort()
             throw error
+        }
+    }
+
+    /// Writes `tensors` into `file` without committing it (the caller commits or aborts).
+    public static func write(into file: AtomicFile, metadata: [(String, String)] = [], tensors: [TensorEntry]) throws {
+        let (header, order) = try self.header(metadata: metadata, tensors: tensors, path: file.destination)
+        try write(header: header, order: order, into: file, progress: nil)
+    }
+
+    private static func write(header: [UInt8], order: [TensorEntry], into file: AtomicFile, progress: ((TensorEntry) -> Void)?) throws {
+        var n = UInt64(header.count).littleEndian
+        try withUnsafeBytes(of: &n) { try file.write($0) }
+        try file.write(header)
+        for t in order {
+            let data = try t.bytes()
+            try data.withUnsafeBytes { try file.write($0) }
+            progress?(t)
         }
     }
 

@@ -48,12 +48,23 @@ public enum PendingFiles {
 }
 
 
-/// A file written to `<dir>/.<name>.wk-tmp-<pid>-<n>` and renamed to its destination on `commit()`.
-/// Dropped without `commit()`, the temporary is removed.
+/// A file written without a name and linked to its destination on `commit()`, so nothing is left
+/// behind whatever ends the process (SIGKILL included): on Linux an `O_TMPFILE` file in the
+/// destination's directory, linked with `linkat` (straight to the destination when it does not
+/// exist, else to a temporary name renamed over it). Where the file system refuses `O_TMPFILE`, a
+/// named temporary `<dir>/.<name>.wk-tmp-<pid>-<n>`, on the pending list (removed by an
+/// interrupt) and, after a SIGKILL, by the next conversion into that directory
+/// (`StaleTemporaries`). Dropped without `commit()`, the temporary is removed.
 public final class AtomicFile {
     public let destination: String
+    /// A path that opens the temporary: `/proc/self/fd/<n>` for an unnamed file, else its name.
     public let temporaryPath: String
     private var fd: Int32
+    /// Whether the file has no name (O_TMPFILE) until `commit()`.
+    private let unnamed: Bool
+    private let overwrite: Bool
+    private let directory: String
+    private let base: String
     private var buffer: UnsafeMutableRawPointer
     private let bufferSize = 1 << 20
     private var buffered = 0
@@ -66,36 +77,59 @@ public final class AtomicFile {
     private var writebackStart = 0
 
     nonisolated(unsafe) private static var counter = 0
+    /// Linux's O_TMPFILE (__O_TMPFILE | O_DIRECTORY), which Glibc does not export to Swift.
+    static let oTmpfile: Int32 = 0o20_200_000
 
     /// Opens a temporary beside `destination`. Fails when the destination exists and
-    /// `overwrite` is false.
-    public init(destination: String, overwrite: Bool = true) throws {
+    /// `overwrite` is false. `named` asks for a named temporary even where an unnamed one is
+    /// possible: for a writer that must open the file by a name that is not a symbolic link
+    /// (libhdf5 1.10 resolves a `/proc/self/fd/<n>` name with realpath(3), which fails for an
+    /// unnamed file: "can't retrieve real path for file").
+    ///
+    /// `unnamedIn` puts the unnamed file in another directory of the same file system (a model
+    /// directory's files are written before the directory that will hold them exists).
+    public init(destination: String, overwrite: Bool = true, named: Bool = false, unnamedIn: String? = nil) throws {
         self.destination = destination
+        self.overwrite = overwrite
         if !overwrite, access(destination, F_OK) == 0 {
             throw TensorCoreError("\(destination): already exists (use --force to overwrite)")
         }
         let slash = destination.lastIndex(of: "/")
         let dir = slash.map { String(destination[..<$0]) } ?? "."
-        let base = slash.map { String(destination[destination.index(after: $0)...]) } ?? destination
-        AtomicFile.counter += 1
-        let tmp = (dir.isEmpty ? "" : dir + "/") + ".\(base).wk-tmp-\(getpid())-\(AtomicFile.counter)"
-        temporaryPath = tmp
-        // Registered before it exists, in a critical section, so an interrupt never finds it
-        // created but not yet on the list (or creates it after the list was cleared).
-        let (fd, slot, err) = PendingFiles.critical { () -> (Int32, Int?, Int32) in
-            let slot = PendingFiles.add(tmp)
-            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            let err = errno
-            if fd < 0, let slot { PendingFiles.remove(slot: slot) }
-            return (fd, slot, err)
+        directory = dir.isEmpty ? "/" : dir
+        base = slash.map { String(destination[destination.index(after: $0)...]) } ?? destination
+        let anonymous = named ? -1 : open(unnamedIn ?? directory, O_RDWR | AtomicFile.oTmpfile | O_CLOEXEC, 0o644)
+        if anonymous >= 0 {
+            fd = anonymous
+            unnamed = true
+            temporaryPath = "/proc/self/fd/\(anonymous)"
+        } else {
+            let tmp = AtomicFile.temporaryName(directory: directory, base: base)
+            temporaryPath = tmp
+            unnamed = false
+            // Registered before it exists, in a critical section, so an interrupt never finds it
+            // created but not yet on the list (or creates it after the list was cleared).
+            let (fd, slot, err) = PendingFiles.critical { () -> (Int32, Int?, Int32) in
+                let slot = PendingFiles.add(tmp)
+                let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+                let err = errno
+                if fd < 0, let slot { PendingFiles.remove(slot: slot) }
+                return (fd, slot, err)
+            }
+            guard fd >= 0 else {
+                errno = err
+                throw TensorCoreError("\(destination): cannot create a temporary file in '\(dir)': \(errnoText())")
+            }
+            self.fd = fd
+            self.slot = slot
         }
-        guard fd >= 0 else {
-            errno = err
-            throw TensorCoreError("\(destination): cannot create a temporary file in '\(dir)': \(errnoText())")
-        }
-        self.fd = fd
-        self.slot = slot
         buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 64)
+    }
+
+    /// `<dir>/.<base>.wk-tmp-<pid>-<n>`: the pattern `StaleTemporaries` recognises.
+    static func temporaryName(directory: String, base: String) -> String {
+        AtomicFile.counter += 1
+        return (directory == "/" ? "" : directory) + "/.\(base).wk-tmp-\(getpid())-\(AtomicFile.counter)"
     }
 
     deinit {
@@ -156,32 +190,76 @@ public final class AtomicFile {
         }
     }
 
-    /// Flushes, fsyncs, and renames the temporary onto the destination.
+    /// Whether the file has no name until `commit()`.
+    public var isUnnamed: Bool { unnamed }
+
+    /// Flushes and fsyncs, so that a later `commit()` has little left to do.
+    public func sync() throws {
+        try flush()
+        guard fsync(fd) == 0 else { throw TensorCoreError("\(destination): fsync failed: \(errnoText())") }
+    }
+
+    /// Flushes, fsyncs, and links or renames the temporary onto the destination.
     public func commit() throws {
         guard !finished else { return }
         do {
             try flush()
             guard fsync(fd) == 0 else { throw TensorCoreError("\(destination): fsync failed: \(errnoText())") }
-            guard close(fd) == 0 else { throw TensorCoreError("\(destination): close failed: \(errnoText())") }
-            fd = -1
-            // Renamed and taken off the list together: an interrupt meanwhile waits for both.
-            let renamed = PendingFiles.critical { () -> Int32? in
-                guard rename(temporaryPath, destination) == 0 else { return errno }
-                finished = true
-                if let slot { PendingFiles.remove(slot: slot) }
-                return nil
-            }
-            if let e = renamed {
-                errno = e
-                throw TensorCoreError("\(destination): cannot rename the temporary into place: \(errnoText())")
-            }
+            if unnamed { try link() } else { try rename() }
         } catch {
             abort()
             throw error
         }
-        let dir = destination.lastIndex(of: "/").map { String(destination[..<$0]) } ?? "."
-        let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY)
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY)
         if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    /// The named temporary renamed onto the destination, and taken off the list, together: an
+    /// interrupt meanwhile waits for both.
+    private func rename() throws {
+        guard close(fd) == 0 else { throw TensorCoreError("\(destination): close failed: \(errnoText())") }
+        fd = -1
+        let failed = PendingFiles.critical { () -> Int32? in
+            guard Glibc.rename(temporaryPath, destination) == 0 else { return errno }
+            finished = true
+            if let slot { PendingFiles.remove(slot: slot) }
+            return nil
+        }
+        if let e = failed {
+            errno = e
+            throw TensorCoreError("\(destination): cannot rename the temporary into place: \(errnoText())")
+        }
+    }
+
+    /// The unnamed file linked at the destination (which must not exist, unless `overwrite`: then
+    /// linked at a temporary name, on the pending list, and renamed over it).
+    private func link() throws {
+        let source = "/proc/self/fd/\(fd)"
+        let AT_SYMLINK_FOLLOW: Int32 = 0x400
+        let failed = PendingFiles.critical { () -> (Int32, String)? in
+            if linkat(AT_FDCWD, source, AT_FDCWD, destination, AT_SYMLINK_FOLLOW) == 0 { return nil }
+            guard errno == EEXIST, overwrite else { return (errno, "cannot link the new file into place") }
+            let tmp = AtomicFile.temporaryName(directory: directory, base: base)
+            let slot = PendingFiles.add(tmp)
+            defer { if let slot { PendingFiles.remove(slot: slot) } }
+            guard linkat(AT_FDCWD, source, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0 else {
+                return (errno, "cannot link the new file beside it")
+            }
+            guard Glibc.rename(tmp, destination) == 0 else {
+                let e = errno
+                unlink(tmp)
+                return (e, "cannot rename the new file into place")
+            }
+            return nil
+        }
+        if let (e, what) = failed {
+            errno = e
+            if e == EEXIST { throw TensorCoreError("\(destination): already exists (use --force to overwrite)") }
+            throw TensorCoreError("\(destination): \(what): \(errnoText())")
+        }
+        finished = true
+        close(fd)
+        fd = -1
     }
 
     /// Closes and removes the temporary; the destination is untouched.
@@ -189,6 +267,7 @@ public final class AtomicFile {
         if finished { return }
         finished = true
         if fd >= 0 { close(fd); fd = -1 }
+        if unnamed { return }  // closing it freed it
         PendingFiles.critical {
             unlink(temporaryPath)
             if let slot { PendingFiles.remove(slot: slot) }

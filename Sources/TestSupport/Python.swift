@@ -60,3 +60,20 @@ public enum Subprocess {
             stderr: String(decoding: errData, as: UTF8.self))
     }
 }
+
+extension Subprocess {
+    /// The size of the largest file process `pid` holds open under `directory` (named or not: an
+    /// O_TMPFILE output shows in /proc/PID/fd as `<directory>/#<inode> (deleted)`), or 0. Tests
+    /// use it to wait until a conversion is writing before they interrupt it.
+    public static func bytesBeingWritten(pid: Int32, under directory: String) -> Int {
+        let fds = "/proc/\(pid)/fd"
+        let prefix = URL(fileURLWithPath: directory).standardizedFileURL.path + "/"
+        var largest = 0
+        for fd in (try? FileManager.default.contentsOfDirectory(atPath: fds)) ?? [] {
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: fds + "/" + fd), target.hasPrefix(prefix) else { continue }
+            var st = stat()
+            if stat(fds + "/" + fd, &st) == 0 { largest = max(largest, Int(st.st_size)) }
+        }
+        return largest
+    }
+}

@@ -3,9 +3,10 @@
 //
 // Safety: OUT is never one of the input's files (compared by device and inode, and by resolved
 // path for directories that hold the input); an existing OUT is replaced only with `force`.
-// Files go to a temporary beside the target and are renamed into place (AtomicFile); a model
-// directory is built in a temporary directory beside OUT and renamed into place. Temporaries are
-// registered with PendingFiles so a signal handler can remove them.
+// Files are written unnamed where the file system allows and linked into place (AtomicFile); a
+// model directory is built in a temporary directory beside OUT and renamed into place. Named
+// temporaries are registered with PendingFiles so a signal handler can remove them, and those a
+// killed run left are removed by the next (StaleTemporaries).
 
 import Foundation
 import GGUFFormat
@@ -27,7 +28,11 @@ public enum Converter {
         let target = output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
         let checkpoint = try Checkpoint.open(input)
         try checkTarget(target, format: format, input: checkpoint, force: options.force)
+        // Temporaries a killed conversion left beside the target (StaleTemporaries).
+        let targetDirectory = (target as NSString).deletingLastPathComponent
+        let stale = StaleTemporaries.remove(in: targetDirectory.isEmpty ? "." : targetDirectory)
         var plan = try ConvertPlan.make(checkpoint, format: format, options: options)
+        plan.notes += stale.map { "removed \($0), a temporary left by process \(StaleTemporaries.owner(of: $0) ?? 0), which no longer runs" }
         let tokenizerFiles = try carryTokenizer(input, checkpoint: checkpoint, format: format, plan: &plan, options: options)
         // config.json and tokenizer files beside a single HF-named output, decided before anything
         // is written (Converter+Beside).
@@ -125,8 +130,13 @@ public enum Converter {
 
     // MARK: Model directories
 
-    /// Writes config.json and model.safetensors (or shards + index) into a temporary directory
-    /// beside `target`, then renames it into place (replacing an existing one with `force`).
+    /// Writes config.json and model.safetensors (or shards + index) and `extraFiles`, then renames
+    /// a temporary directory holding them into place (replacing an existing one with `force`).
+    ///
+    /// Where the file system allows, every file is written unnamed (AtomicFile, in OUT's parent)
+    /// and the temporary directory exists only for the last step: created, the files linked into
+    /// it, renamed into place. Elsewhere the files are written into the temporary directory.
+    /// Either way its name is on the pending list before it exists, as is each file's.
     static func writeDirectory(
         _ target: String, plan: ConvertPlan, entries: [TensorEntry], shardSize: Int, force: Bool,
         extraFiles: [(name: String, bytes: [UInt8])] = []
@@ -135,52 +145,68 @@ public enum Converter {
         let base = (target as NSString).lastPathComponent
         let dirOfParent = parent.isEmpty ? "." : parent
         let tmp = dirOfParent + "/.\(base).wk-tmp-\(getpid())-\(Int.random(in: 0..<1_000_000))"
-        // The directory and each file are on the pending list before they exist (critical sections
-        // in TensorCore), so an interrupt at any point finds every name it must remove.
-        let (dirSlot, made) = PendingFiles.critical { () -> (Int?, Int32?) in
-            let slot = PendingFiles.addDirectory(tmp)
-            guard mkdir(tmp, 0o755) == 0 else {
-                let e = errno
-                if let slot { PendingFiles.removeDirectory(slot: slot) }
-                return (nil, e)
-            }
-            return (slot, nil)
-        }
-        if let made {
-            errno = made
-            throw WeightKitError("\(target): cannot create a temporary directory in '\(dirOfParent)': \(errnoText())")
-        }
+        let probe = open(dirOfParent, O_RDWR | 0o20_200_000 /* O_TMPFILE */ | O_CLOEXEC, 0o600)
+        let staged = probe >= 0
+        if staged { close(probe) }
+
+        var dirSlot: Int?
+        var made = false
         var fileSlots = [Int]()
         var names = [String]()
+        var unlinked = [(name: String, file: AtomicFile)]()
+        func makeDirectory() throws {
+            let failed = PendingFiles.critical { () -> Int32? in
+                dirSlot = PendingFiles.addDirectory(tmp)
+                guard mkdir(tmp, 0o755) == 0 else { return errno }
+                made = true
+                return nil
+            }
+            if let failed {
+                errno = failed
+                throw WeightKitError("\(target): cannot create a temporary directory in '\(dirOfParent)': \(errnoText())")
+            }
+        }
         func will(_ name: String) {
             if let s = PendingFiles.add(tmp + "/" + name) { fileSlots.append(s) }
         }
-        func done(_ name: String) { names.append(name) }
+        func add(_ name: String, _ body: (AtomicFile) throws -> Void) throws {
+            let f = try AtomicFile(destination: tmp + "/" + name, overwrite: false, unnamedIn: staged ? dirOfParent : nil)
+            do {
+                try body(f)
+                if staged {
+                    try f.sync()
+                    unlinked.append((name, f))
+                } else {
+                    will(name)
+                    try f.commit()
+                }
+            } catch {
+                f.abort()
+                throw error
+            }
+            names.append(name)
+        }
         defer {
+            for f in unlinked { f.file.abort() }  // after a failure; committed files ignore it
             PendingFiles.critical {
                 for s in fileSlots { PendingFiles.remove(slot: s) }
                 if let dirSlot { PendingFiles.removeDirectory(slot: dirSlot) }
             }
         }
         do {
+            if !staged { try makeDirectory() }
             if let config = plan.config {
-                will("config.json")
-                try writeText(config.serialized(indent: 2) + "\n", to: tmp + "/config.json", overwrite: false)
-                done("config.json")
+                try add("config.json") { try $0.write(Array((config.serialized(indent: 2) + "\n").utf8)) }
             }
             let shards = partition(entries, limit: shardSize)
             if shards.count == 1 {
-                will("model.safetensors")
-                try SafetensorsWriter.write(to: tmp + "/model.safetensors", metadata: plan.stringMetadata, tensors: shards[0], overwrite: false)
-                done("model.safetensors")
+                try add("model.safetensors") { try SafetensorsWriter.write(into: $0, metadata: plan.stringMetadata, tensors: shards[0]) }
             } else {
                 var weightMap = [(String, JSONValue)]()
                 let n = shards.count
                 for (i, shard) in shards.enumerated() {
                     let name = String(format: "model-%05d-of-%05d.safetensors", i + 1, n)
-                    will(name)
-                    try SafetensorsWriter.write(to: tmp + "/" + name, metadata: plan.stringMetadata, tensors: shard, overwrite: false)
-                    done(name)
+                    try add(name) { try SafetensorsWriter.write(into: $0, metadata: plan.stringMetadata, tensors: shard) }
                     for e in shard { weightMap.append((e.name, .string(name))) }
                 }
                 weightMap.sort { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
@@ -188,19 +214,25 @@ public enum Converter {
                 let index = JSONValue.object([
                     ("metadata", .object([("total_size", .int(total))])), ("weight_map", .object(weightMap)),
                 ])
-                will("model.safetensors.index.json")
-                try writeText(index.serialized(indent: 2) + "\n", to: tmp + "/model.safetensors.index.json", overwrite: false)
-                done("model.safetensors.index.json")
+                try add("model.safetensors.index.json") { try $0.write(Array((index.serialized(indent: 2) + "\n").utf8)) }
             }
             for (name, bytes) in extraFiles {
-                will(name)
-                try writeBytes(bytes, to: tmp + "/" + name, overwrite: false)
-                done(name)
+                try add(name) { try $0.write(bytes) }
             }
-            fsyncPath(tmp)
+            if staged {
+                // The only named moment: the directory created, the files linked in, renamed.
+                try makeDirectory()
+                for f in unlinked {
+                    will(f.name)
+                    try f.file.commit()
+                }
+            }
+            if !staged { fsyncPath(tmp) }
             try swapIntoPlace(tmp, target: target, force: force)
+            // Staged: synced under its final name, so the named moment above stays metadata only.
+            if staged { fsyncPath(target) }
         } catch {
-            try? FileManager.default.removeItem(atPath: tmp)
+            if made { try? FileManager.default.removeItem(atPath: tmp) }
             throw error
         }
         return names.map { target + "/" + $0 }

@@ -53,8 +53,10 @@ struct Convert: ParsableCommand {
             storage) is left out as save_pretrained leaves it out; keep writes every name it holds.
 
             The input is never overwritten; an existing OUT is replaced only with --force. Output is \
-            written to a temporary beside OUT and renamed into place; on an error, SIGINT or SIGTERM \
-            OUT is untouched and the temporaries are removed.
+            written without a name beside OUT and linked into place when complete (an .h5, or on a \
+            file system without O_TMPFILE, a temporary .NAME.wk-tmp-PID-N renamed into place); on an \
+            error, SIGINT or SIGTERM OUT is untouched and the temporaries are removed, and those a \
+            killed run left are removed by the next convert into that directory.
 
             Examples:
               weightkit convert Fixtures/gpt2-tiny gpt2.gguf --dtype q8_0

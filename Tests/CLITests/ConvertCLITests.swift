@@ -96,19 +96,12 @@ struct ConvertCLITests {
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
-        // Wait until the temporary exists and has data, then interrupt.
+        // Wait until the output (unnamed until it is complete) has data, then interrupt.
         var started = false
         for _ in 0..<400 {
-            let tmp = listing(outDir).filter { $0.contains("wk-tmp") }
-            if let t = tmp.first {
-                let path = outDir + "/" + t
-                var isDir: ObjCBool = false
-                FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
-                let probe = isDir.boolValue ? listing(path).first.map { path + "/" + $0 } : path
-                if let probe, ((try? FileManager.default.attributesOfItem(atPath: probe)[.size] as? Int) ?? 0) ?? 0 > 4 << 20 {
-                    started = true
-                    break
-                }
+            if Subprocess.bytesBeingWritten(pid: p.processIdentifier, under: outDir) > 4 << 20 {
+                started = true
+                break
             }
             if !p.isRunning { break }
             usleep(20_000)

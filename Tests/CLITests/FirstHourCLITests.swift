@@ -278,14 +278,18 @@ struct FirstHourCLITests {
                        for i in range(48)}, sys.argv[1])
             """, [dir + "/big.safetensors"])
         // In the pseudo-terminal: start the conversion (with SIGINT at its default: a shell starts
-        // background jobs with it ignored); once the temporary has grown (the first tensor, and so the
-        // bar, is done) stop it, send SIGINT as Ctrl-C would, and let it continue: the signal is
+        // background jobs with it ignored); once the output (unnamed until complete, so seen through
+        // /proc/PID/fd) has grown (the first tensor, and so the bar, is done) stop it, send SIGINT as Ctrl-C would, and let it continue: the signal is
         // handled before it can run on, however fast the conversion.
         let inner = """
             env --default-signal=INT "$1" convert "$2/big.safetensors" "$2/out.gguf" --dtype q4_1 & p=$!
+            d=$(cd "$2" && pwd -P)
             for i in $(seq 2000); do
-              t=$(ls -A "$2" | grep wk-tmp | head -n 1)
-              if [ -n "$t" ] && [ "$(stat -c %s "$2/$t" 2>/dev/null || echo 0)" -gt 1000000 ]; then break; fi
+              n=0
+              for f in /proc/$p/fd/*; do
+                case "$(readlink "$f" 2>/dev/null)" in "$d"/*"(deleted)"|"$d"/*wk-tmp*) n=$(stat -L -c %s "$f" 2>/dev/null || echo 0) ;; esac
+                if [ "$n" -gt 1000000 ]; then break 2; fi
+              done
             done
             kill -STOP $p; kill -INT $p; kill -CONT $p; wait $p; echo "status $?"
             """

@@ -77,4 +77,74 @@ struct SignalCLITests {
         // Most signals land while the conversion runs; a few after it finished.
         #expect(killed >= 10, "only \(killed) of 50 runs were interrupted: the delays miss the conversion")
     }
+
+    // SIGKILL cannot be caught: what it leaves is what was on disk. Outputs are written unnamed
+    // (O_TMPFILE) and linked into place, so a killed conversion to safetensors or GGUF leaves nothing
+    // but complete files. libhdf5 must open its output by a real name, and a model directory is
+    // assembled under a temporary name for its last step; those names (`.<name>.wk-tmp-<pid>-<n>`)
+    // are removed by the next conversion into the directory, once their process is gone.
+    @Test("SIGKILL at 20 random points: only complete files left; the next run removes named temporaries")
+    func sigkillAtRandomPoints() throws {
+        let dir = RepoPaths.temporaryDirectory("cli-sigkill")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var state: UInt64 = 20_261_204
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        let input = Fixtures.path("gpt2-trained", "model.safetensors")
+        let outputs = ["out.safetensors", "out.gguf", "out.h5", "outdir"]
+        let beside = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
+        // Spread over the quickest uninterrupted conversion, so that most kills land inside one.
+        var quickest = Double.infinity
+        for out in outputs {
+            let started = Date()
+            let r = try Subprocess.run([CLITests.binary, "convert", input, dir + "/ref-" + out, "--dtype", "f16"])
+            quickest = min(quickest, Date().timeIntervalSince(started))
+            try #require(r.status == 0, "\(r.stderr)")
+        }
+        let span = UInt64(min(max(quickest, 0.02), 2) * 1_000_000)
+        var killed = 0
+        var named = [String: Int]()
+        for run in 0..<20 {
+            let outDir = dir + "/k\(run)"
+            try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+            let out = outputs[run % outputs.count]
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: CLITests.binary)
+            p.arguments = ["convert", input, outDir + "/" + out, "--dtype", "f16"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            let delay = UInt32(next() % span)
+            try p.run()
+            usleep(delay)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            if p.terminationReason == .uncaughtSignal { killed += 1 }
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: outDir)) ?? []
+            let temporaries = left.filter { $0.contains(".wk-tmp-") }
+            for t in temporaries {
+                // Only what must have a name: libhdf5's output, a directory's last step.
+                #expect(out == "out.h5" || out == "outdir", "run \(run) (\(out), SIGKILL after \(delay / 1000) ms) left \(t)")
+                named[out, default: 0] += 1
+            }
+            for f in left where !f.contains(".wk-tmp-") {
+                #expect(f == out || beside.contains(f), "run \(run): unexpected \(f)")
+            }
+            if left.contains(out) {
+                let d = try Subprocess.run([CLITests.binary, "diff", dir + "/ref-" + out, outDir + "/" + out, "--atol", "0"])
+                #expect(d.status == 0, "run \(run): the committed \(out) differs from an uninterrupted conversion: \(d.stdout)\(d.stderr)")
+            }
+            if !temporaries.isEmpty {
+                // The next conversion into the directory removes them (their process is gone).
+                let again = try Subprocess.run([CLITests.binary, "convert", input, outDir + "/again.gguf"])
+                #expect(again.status == 0, "\(again.stderr)")
+                let after = (try? FileManager.default.contentsOfDirectory(atPath: outDir)) ?? []
+                #expect(!after.contains { $0.contains(".wk-tmp-") }, "run \(run): the next run left \(after)")
+                #expect(again.stderr.contains("a temporary left by process \(p.processIdentifier)"), "\(again.stderr)")
+            }
+        }
+        #expect(killed >= 10, "only \(killed) of 20 runs were killed: the delays miss the conversion")
+        print("SIGKILL: \(killed) of 20 runs killed; named temporaries left (removed by the next run): \(named)")
+    }
 }

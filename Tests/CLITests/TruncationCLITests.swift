@@ -35,10 +35,7 @@ struct TruncationCLITests {
         try p.run()
         var started = false
         for _ in 0..<500 {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: outDir)) ?? []
-            if let t = names.first(where: { $0.contains("wk-tmp") }),
-                ((try? FileManager.default.attributesOfItem(atPath: outDir + "/" + t)[.size] as? Int) ?? 0) ?? 0 > 4 << 20
-            {
+            if Subprocess.bytesBeingWritten(pid: p.processIdentifier, under: outDir) > 4 << 20 {
                 started = true
                 break
             }
