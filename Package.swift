@@ -15,7 +15,8 @@ let package = Package(
     ],
     targets: [
         // System libraries, each wrapped by a one-header shim.
-        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        // libhdf5 is linked from Debian's static archive (Sources/CHDF5/shim.h says why), so no pkg-config.
+        .systemLibrary(name: "CHDF5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -33,7 +34,10 @@ let package = Package(
         .target(name: "ZstdCodec", dependencies: ["TensorCore", "CZstd"]),
         // HDF5: libhdf5 parses files in the helper process `wk-hdf5-probe`; chunks are decoded here (zlib, zstd).
         .target(name: "HDF5Format", dependencies: ["TensorCore", "CHDF5", "CZlib", "ZstdCodec"]),
-        .executableTarget(name: "wk-hdf5-probe", dependencies: ["HDF5Format"]),
+        // Linked with the Swift runtime inside it: one process is started per HDF5 file opened, and loading
+        // the runtime's shared libraries cost it 5 of its 11 ms of CPU (Formats/security.md).
+        .executableTarget(
+            name: "wk-hdf5-probe", dependencies: ["HDF5Format"], linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
         // libFuzzer harnesses, one per reader (scripts/fuzz); an ordinary build replays a corpus.
         .executableTarget(
             name: "wk-fuzz", dependencies: ["TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "ZstdCodec"]),

@@ -1,6 +1,16 @@
 // libhdf5 (Debian libhdf5-dev 1.10). HDF5's type and flag macros do not import into Swift;
 // these one-line functions return them.
+//
+// The library is linked statically (module.modulemap): Debian's shared libhdf5 brings in 36 more
+// shared libraries (libcurl, gnutls, Kerberos, … for the S3 driver WeightKit never uses) whose loading
+// and start-up cost every process 4-5 ms of CPU and tens of milliseconds of wall time under load —
+// paid by weightkit and again by each wk-hdf5-probe it starts (Formats/security.md). The static
+// archive brings only the objects WeightKit calls, and needs libsz (libaec), zlib and libm.
+#if __has_include(<hdf5/serial/hdf5.h>)
+#include <hdf5/serial/hdf5.h>
+#else
 #include <hdf5.h>
+#endif
 
 static inline hid_t wk_H5T_NATIVE_FLOAT(void) { return H5T_NATIVE_FLOAT; }
 static inline hid_t wk_H5T_NATIVE_DOUBLE(void) { return H5T_NATIVE_DOUBLE; }

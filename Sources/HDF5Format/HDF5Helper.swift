@@ -142,39 +142,42 @@ public enum HDF5Helper {
             }
         }
         let deadline = monotonicSeconds() + Double(limits.seconds)
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
-        defer { buffer.deallocate() }
         var stderrText: [UInt8] = []
         var total = 0
         var open = [true, true]
         var timedOut = false
         var tooMuch = false
-        while open[0] || open[1] {
-            let left = deadline - monotonicSeconds()
-            if left <= 0 { timedOut = true; break }
-            var fds = [
-                pollfd(fd: open[0] ? outPipe[0] : -1, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: open[1] ? errPipe[0] : -1, events: Int16(POLLIN), revents: 0),
-            ]
-            let n = poll(&fds, 2, Int32(min(left * 1000 + 1, 60_000)))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw HDF5Error(path: path, "cannot wait for the helper: \(errnoText())")
-            }
-            for k in 0..<2 where open[k] && fds[k].revents != 0 {
-                let fd = k == 0 ? outPipe[0] : errPipe[0]
-                let got = Glibc.read(fd, buffer, 1 << 20)
-                if got < 0 && errno == EINTR { continue }
-                if got <= 0 { open[k] = false; continue }
-                if k == 0 {
-                    total += got
-                    if total > maxOutput { tooMuch = true; break }
-                    try sink(UnsafeRawBufferPointer(start: buffer, count: got))
-                } else if stderrText.count < 1 << 16 {
-                    stderrText += UnsafeRawBufferPointer(start: buffer, count: got)
+        // A pipe read returns at most the pipe's capacity (64 KiB by default). On the stack: a heap buffer
+        // per open left holes that later large allocations of the caller could not reuse.
+        try withUnsafeTemporaryAllocation(byteCount: 1 << 16, alignment: 16) { scratch in
+            let buffer = scratch.baseAddress!
+            while open[0] || open[1] {
+                let left = deadline - monotonicSeconds()
+                if left <= 0 { timedOut = true; break }
+                var fds = [
+                    pollfd(fd: open[0] ? outPipe[0] : -1, events: Int16(POLLIN), revents: 0),
+                    pollfd(fd: open[1] ? errPipe[0] : -1, events: Int16(POLLIN), revents: 0),
+                ]
+                let n = poll(&fds, 2, Int32(min(left * 1000 + 1, 60_000)))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw HDF5Error(path: path, "cannot wait for the helper: \(errnoText())")
                 }
+                for k in 0..<2 where open[k] && fds[k].revents != 0 {
+                    let fd = k == 0 ? outPipe[0] : errPipe[0]
+                    let got = Glibc.read(fd, buffer, scratch.count)
+                    if got < 0 && errno == EINTR { continue }
+                    if got <= 0 { open[k] = false; continue }
+                    if k == 0 {
+                        total += got
+                        if total > maxOutput { tooMuch = true; break }
+                        try sink(UnsafeRawBufferPointer(start: buffer, count: got))
+                    } else if stderrText.count < 1 << 16 {
+                        stderrText += UnsafeRawBufferPointer(start: buffer, count: got)
+                    }
+                }
+                if tooMuch { break }
             }
-            if tooMuch { break }
         }
         if timedOut || tooMuch { kill(pid, SIGKILL) }
         var status: Int32 = 0
