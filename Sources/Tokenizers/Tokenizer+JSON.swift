@@ -10,7 +10,11 @@ import TensorCore
 extension Tokenizer {
     /// Reads a `tokenizer.json` file.
     public static func fromTokenizerJSON(path: String) throws(TokenizerError) -> Tokenizer {
-        let bytes = try readFileBytes(path)
+        try fromTokenizerJSON(bytes: try readFileBytes(path), path: path)
+    }
+
+    /// Reads `tokenizer.json` bytes held in memory; `path` names the file in errors.
+    static func fromTokenizerJSON(bytes: [UInt8], path: String) throws(TokenizerError) -> Tokenizer {
         // The vocabulary and merges, most of the file, are read by VocabularyScan; the rest, with those two
         // values emptied, by JSONParser. A file the scan does not follow goes through JSONParser whole.
         if let scan = VocabularyScan(bytes) {

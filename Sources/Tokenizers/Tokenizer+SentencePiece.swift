@@ -31,7 +31,11 @@ extension Tokenizer {
 
     /// Reads a SentencePiece `tokenizer.model` (BPE models only; see `SentencePieceTokenizer`).
     public static func fromSentencePieceModel(path: String) throws(TokenizerError) -> Tokenizer {
-        let model = try SentencePieceModel(contentsOf: path)
+        try fromSentencePieceModel(try SentencePieceModel(contentsOf: path), path: path)
+    }
+
+    /// The tokenizer of a parsed `tokenizer.model`; `path` names the file in errors.
+    static func fromSentencePieceModel(_ model: SentencePieceModel, path: String) throws(TokenizerError) -> Tokenizer {
         let prefixed = try SentencePieceTokenizer(model: model, path: path)
         var plainModel = model
         plainModel.addDummyPrefix = false

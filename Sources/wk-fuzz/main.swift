@@ -4,19 +4,30 @@
 //   gguf              GGUFFile over the bytes
 //   hdf5-structure    the parent's decoder of what the HDF5 helper sends (HDF5Wire, DatasetPlan.decode)
 //   zstd              one-shot and streamed zstd decompression, capped
+//   pytorch           PyTorchFile over the bytes (zip or legacy torch.save, the restricted unpickler), every tensor's bytes
+//   tokenizer-json    a tokenizer.json, then the tokenizer used on a fixed text
+//   sentencepiece     a SentencePiece tokenizer.model (protobuf), then used on the text
+//   chat-template     a chat template (Jinja subset), parsed and rendered with a short conversation
+//   gguf-tokenizer    GGUF bytes whose tokenizer.ggml.* keys make a tokenizer, then used on the text
 // Built for fuzzing with `swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
 // --product wk-fuzz` (scripts/fuzz); in an ordinary build it replays the files named on the command
 // line through the same target, which is how CI runs the committed corpus.
 
 import GGUFFormat
 import HDF5Format
+import PyTorchFormat
 import SafetensorsFormat
 import TensorCore
+import Tokenizers
 import ZstdCodec
 #if canImport(Glibc)
     import Glibc
 #endif
 
+let targets = [
+    "json", "safetensors", "gguf", "hdf5-structure", "zstd", "pytorch", "tokenizer-json", "sentencepiece", "chat-template",
+    "gguf-tokenizer",
+]
 let target: String = getenv("WK_FUZZ_TARGET").map { String(cString: $0) } ?? "json"
 
 func fuzzOne(_ bytes: UnsafeRawBufferPointer) {
@@ -33,8 +44,22 @@ func fuzzOne(_ bytes: UnsafeRawBufferPointer) {
         HDF5Fuzzing.decodeStructure(Array(bytes), fileSize: 1 << 20)
     case "zstd":
         _ = try? Zstd.decompress(Array(bytes), maxOutput: 1 << 22)
+    case "pytorch":
+        if let f = try? PyTorchFile(region: ByteRegion(copying: bytes), path: "fuzz.pt") {
+            for t in f.tensors { _ = try? t.entry.bytes() }
+        }
+    case "tokenizer-json":
+        TokenizerFuzzing.tokenizerJSON(Array(bytes))
+    case "sentencepiece":
+        TokenizerFuzzing.sentencePieceModel(Array(bytes))
+    case "chat-template":
+        TokenizerFuzzing.chatTemplate(Array(bytes))
+    case "gguf-tokenizer":
+        if let f = try? GGUFFile.parse(region: ByteRegion(copying: bytes), path: "fuzz.gguf") {
+            TokenizerFuzzing.ggufMetadata(f.metadata(arraysUpTo: 64), strings: f.packedStrings, numbers: f.numbers)
+        }
     default:
-        fatalError("WK_FUZZ_TARGET must be json, safetensors, gguf, hdf5-structure or zstd")
+        fatalError("WK_FUZZ_TARGET must be one of: \(targets.joined(separator: ", "))")
     }
 }
 
