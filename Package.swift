@@ -40,7 +40,8 @@ let package = Package(
             name: "wk-hdf5-probe", dependencies: ["HDF5Format"], linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
         // libFuzzer harnesses, one per reader (scripts/fuzz); an ordinary build replays a corpus.
         .executableTarget(
-            name: "wk-fuzz", dependencies: ["TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "ZstdCodec"]),
+            name: "wk-fuzz",
+            dependencies: ["TensorCore", "SafetensorsFormat", "GGUFFormat", "HDF5Format", "ZstdCodec", "PyTorchFormat", "Tokenizers"]),
         // The Checkpoint type (named tensors, metadata, config) and its error: links no system library, so
         // that Models and the Executor never link libhdf5, libzstd or zlib (ModelsTests/DependencyTests).
         .target(name: "CheckpointCore", dependencies: ["TensorCore"]),
