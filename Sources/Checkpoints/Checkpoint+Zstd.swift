@@ -10,8 +10,13 @@ import TensorCore
 import ZstdCodec
 
 extension Checkpoint {
-    /// The most bytes a `.zst` input may decompress to; nil: `Zstd.defaultDecompressedLimit`.
+    /// The most bytes a `.zst` input may decompress to (the CLI's `--max-decompressed`); nil:
+    /// `Zstd.defaultDecompressedLimit` (`WEIGHTKIT_MAX_DECOMPRESSED`, else 32 times the compressed
+    /// size and at least 1 GiB).
     nonisolated(unsafe) public static var maxDecompressedBytes: Int? = nil
+
+    /// `123`, `4K`, `512M`, `2G`, `1T` (powers of 1024); nil when malformed.
+    public static func parseSize(_ text: String) -> Int? { Zstd.parseSize(text) }
 
     static func openZstd(_ path: String) throws -> Checkpoint {
         var st = stat()

@@ -92,7 +92,7 @@ extension Zstd {
     }
 
     static func capMessage(_ cap: Int, consumed: Int) -> String {
-        "decompresses to more than \(cap) bytes (the limit; set WEIGHTKIT_MAX_DECOMPRESSED, in bytes or with K/M/G/T, to raise it); stopped after reading \(consumed) compressed bytes"
+        "decompresses to more than \(cap) bytes (the limit; raise it with --max-decompressed SIZE or WEIGHTKIT_MAX_DECOMPRESSED, in bytes or with K/M/G/T); stopped after reading \(consumed) compressed bytes"
     }
 
     /// The default cap on what a `.zst` input may decompress to: `WEIGHTKIT_MAX_DECOMPRESSED` (bytes, or

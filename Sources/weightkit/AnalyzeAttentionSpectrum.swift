@@ -43,7 +43,10 @@ struct AnalyzeAttentionSpectrum: ParsableCommand {
         if json && csv { throw ValidationError("--json and --csv are alternatives; give one") }
     }
 
+    @OptionGroup var limits: InputLimits
+
     func run() throws {
+        limits.apply()
         let spectra = try guarded { () -> [AttentionSpectrum] in
             let spectra = try models.map { path in
                 let batch = try prompt.map { [try resolveInput(tokens: nil, prompt: $0, model: path).ids] }

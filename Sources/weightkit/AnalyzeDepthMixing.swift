@@ -41,7 +41,10 @@ struct AnalyzeDepthMixing: ParsableCommand {
         if (tokens == nil) == (prompt == nil) { throw ValidationError("give exactly one of --tokens 1,2,3 or --prompt TEXT") }
     }
 
+    @OptionGroup var limits: InputLimits
+
     func run() throws {
+        limits.apply()
         let (ids, tokenizer) = try guarded { try resolveInput(tokens: tokens, prompt: prompt, model: model) }
         let mixing = try guarded { () -> DepthMixing in
             let m = try DepthMixing.run(try LoadedModel.open(model), name: model, tokens: ids)

@@ -39,7 +39,10 @@ struct AnalyzeLogitLens: ParsableCommand {
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
     }
 
+    @OptionGroup var limits: InputLimits
+
     func run() throws {
+        limits.apply()
         let (ids, tokenizer) = try guarded { try resolveInput(tokens: tokens, prompt: prompt, model: model) }
         let lens = try guarded { () -> LogitLens in
             let lens = try LogitLens.run(try LoadedModel.open(model), name: model, tokens: ids, top: top)

@@ -78,7 +78,10 @@ struct AnalyzeRankCollapse: ParsableCommand {
         return parsed
     }
 
+    @OptionGroup var limits: InputLimits
+
     func run() throws {
+        limits.apply()
         var runs = [(mask: StackMask?, result: RankCollapseResult, subtitle: String)]()
         if !model.isEmpty {
             // One series per model, each on its own tokenizer's encoding of --prompt.

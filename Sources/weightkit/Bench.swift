@@ -30,7 +30,10 @@ struct Bench: ParsableCommand {
         guard tokens > 0, runs > 0, decode >= 0 else { throw ValidationError("--tokens and --runs must be positive, --decode non-negative") }
     }
 
+    @OptionGroup var limits: InputLimits
+
     func run() throws {
+        limits.apply()
         try guarded {
             let m = try LoadedModel.open(model)
             let promptIds = try prompt.map { try resolveInput(tokens: nil, prompt: $0, model: model, config: m.graph.config).ids }

@@ -41,7 +41,10 @@ struct Compare: ParsableCommand {
         if let ctx, ctx < 2 { throw ValidationError("--ctx must be at least 2") }
     }
 
+    @OptionGroup var limits: InputLimits
+
     func run() throws {
+        limits.apply()
         let c = try guarded { () -> Comparison in
             let ma = try LoadedModel.open(a)
             let mb = try LoadedModel.open(b)

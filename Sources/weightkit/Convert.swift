@@ -128,7 +128,10 @@ struct Convert: ParsableCommand {
         if let naming, ConvertNaming(rawValue: naming) == nil { throw ValidationError("--naming must be hf, gguf or keep") }
     }
 
+    @OptionGroup var limits: InputLimits
+
     func run() throws {
+        limits.apply()
         ConvertSignals.install()
         // Buffers of 1 MiB and more come from mmap and go back to the system when freed: glibc's
         // adaptive threshold would otherwise keep freed tensor buffers in per-thread arenas.

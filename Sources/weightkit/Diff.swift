@@ -29,7 +29,10 @@ struct Diff: ParsableCommand {
         guard atol >= 0 else { throw ValidationError("--atol must be non-negative") }
     }
 
+    @OptionGroup var limits: InputLimits
+
     func run() throws {
+        limits.apply()
         let r = try guarded { try Differ.diff(a, b, atol: atol) }
         if json {
             func shape(_ s: [Int]) -> JSONValue { .array(s.map { .int($0) }) }

@@ -54,7 +54,10 @@ struct Generate: ParsableCommand {
         if system != nil && !chat { throw ValidationError("--system needs --chat") }
     }
 
+    @OptionGroup var limits: InputLimits
+
     func run() throws {
+        limits.apply()
         try guarded {
             try checkArgumentsAreUTF8()
             let m = try LoadedModel.open(model)

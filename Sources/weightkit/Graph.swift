@@ -15,7 +15,10 @@ struct Graph: ParsableCommand {
 
     @Argument(help: "A weight file or model directory.") var model: String
 
+    @OptionGroup var limits: InputLimits
+
     func run() throws {
+        limits.apply()
         try guarded {
             let m = try LoadedModel.open(model)
             let g = m.graph

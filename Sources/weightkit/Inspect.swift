@@ -27,7 +27,10 @@ struct Inspect: ParsableCommand {
     @Option(help: "Show one tensor's values.") var tensor: String?
     @Option(help: "With --tensor and text output, how many values to print.") var limit = 32
 
+    @OptionGroup var limits: InputLimits
+
     func run() throws {
+        limits.apply()
         try guarded {
             let c = try Checkpoint.open(path)
             if let name = tensor { return try showTensor(c, name) }

@@ -29,7 +29,10 @@ struct Run: ParsableCommand {
     @Option(help: "KV cache element type: f32 or f16 (half the memory).") var kv: KVCacheType = .f32
     @Flag(help: "Print JSON.") var json = false
 
+    @OptionGroup var limits: InputLimits
+
     func run() throws {
+        limits.apply()
         guard top > 0 else { throw ValidationError("--top must be positive") }
         try guarded {
             let m = try LoadedModel.open(model)

@@ -43,7 +43,10 @@ struct Verify: ParsableCommand {
         guard (atol ?? 0) >= 0, (rtol ?? 0) >= 0 else { throw ValidationError("--atol and --rtol must be non-negative") }
     }
 
+    @OptionGroup var limits: InputLimits
+
     func run() throws {
+        limits.apply()
         let report = try guarded { () -> VerifyReport in
             let m = try LoadedModel.open(model)
             let ref = try ReferenceFile.open(reference)
