@@ -7,6 +7,7 @@
 // Help, --version and completion scripts go through argument-parser unchanged (exit 0).
 
 import ArgumentParser
+internal import CSystem
 import Foundation
 import WeightKit
 
@@ -19,6 +20,12 @@ enum CommandLineEntry {
         } catch {
             exit(for: error, arguments: arguments, running: nil)
         }
+        // SIGINT, SIGTERM and SIGHUP remove the pending temporaries (convert's outputs, a named .zst
+        // copy where O_TMPFILE is refused) and end the process with the signal. The handler is C
+        // (CSystem signals.c): Swift code in a handler can deadlock, because the runtime instantiates
+        // type metadata lazily under a mutex — a SIGTERM that landed while the interrupted thread held
+        // that lock (writing a GGUF header, opening an HDF5 file) hung in a Swift handler forever.
+        wk_signals_install()
         do {
             try command.run()
         } catch {

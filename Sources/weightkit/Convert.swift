@@ -132,7 +132,6 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         limits.apply()
-        ConvertSignals.install()
         // Buffers of 1 MiB and more come from mmap and go back to the system when freed: glibc's
         // adaptive threshold would otherwise keep freed tensor buffers in per-thread arenas.
         _ = wk_set_mmap_threshold(1 << 20)
@@ -146,17 +145,4 @@ struct Convert: ParsableCommand {
             print("wrote \(summary.output) (\(summary.format.rawValue), \(summary.naming.rawValue) names, dtype \(summary.dtype)): \(summary.tensors) tensors, \(ProgressBar.bytes(summary.bytes)) in \(String(format: "%.2f", summary.seconds)) s")
         }
     }
-}
-
-
-/// SIGINT/SIGTERM/SIGHUP during a conversion: remove the temporaries, then die of the signal
-/// as usual. A signal the caller ignores (nohup's SIGHUP) stays ignored; one it inherited
-/// blocked is unblocked, so an interrupt always ends the conversion cleanly.
-///
-/// The handler is C (CSystem `wk_signals_install`): Swift code in a handler can deadlock, because
-/// the runtime instantiates type metadata lazily under a mutex — a SIGTERM that landed while the
-/// interrupted thread held that lock (writing a GGUF header, opening an HDF5 file) hung in the
-/// handler's `for p in paths` forever.
-enum ConvertSignals {
-    static func install() { wk_signals_install() }
 }
