@@ -88,7 +88,9 @@ let package = Package(
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "CheckpointCore", "SafetensorsFormat", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUFFormat", "TestSupport"]),
-        .testTarget(name: "ExecutorTests", dependencies: ["Executor", "Models", "TestSupport"]),
+        .testTarget(
+            name: "ExecutorTests",
+            dependencies: ["Executor", "Models", "CheckpointCore", "GGUFFormat", "SafetensorsFormat", "TestSupport"]),
         .testTarget(name: "WeightKitTests", dependencies: ["WeightKit", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["weightkit", "WeightKit", "TestSupport"]),
     ],

@@ -9,8 +9,13 @@ import TensorCore
 /// A CPU executor for one model graph.
 public final class Executor {
     public let graph: ModelGraph
-    private let store: WeightStore
+    private var store: WeightStore
     private let inverseFrequencies: [Float]
+    /// How each weight is run: the steps to canonical form (Canonicalization.execution), a transpose
+    /// left to BLAS, Q/K row maps left to RoPE or applied when widened.
+    private(set) var forms: ExecutionForms
+    /// The config's RoPE with the pairing `forms` decided.
+    private var rope: RoPEConfig?
 
     /// The KV cache's element type for new sessions.
     public let kv: KVCacheType
@@ -20,9 +25,28 @@ public final class Executor {
     public init(graph: ModelGraph, threads: Int? = nil, kv: KVCacheType = .f32) {
         self.graph = graph
         self.kv = kv
-        self.store = WeightStore(weights: graph.weights)
+        // A graph whose weights cannot be brought to canonical form runs nothing: memoryPlan, which
+        // every run and preload calls first, throws the same error.
+        let forms = (try? Canonicalization.execution(graph)) ?? ExecutionForms()
+        self.forms = forms
+        self.store = WeightStore(weights: graph.weights, forms: forms)
+        self.rope = Self.rope(graph.config, forms)
         self.inverseFrequencies = graph.config.rope.map(Kernels.ropeInverseFrequencies) ?? []
         Kernels.setBLASThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// Runs the weights in `forms` instead of the ones their transforms decide, before anything has
+    /// run (tests compare the forms that copy rows with those that leave them to RoPE).
+    func use(_ forms: ExecutionForms) {
+        self.forms = forms
+        store = WeightStore(weights: graph.weights, forms: forms)
+        rope = Self.rope(graph.config, forms)
+    }
+
+    private static func rope(_ c: ModelConfig, _ forms: ExecutionForms) -> RoPEConfig? {
+        var rope = c.rope
+        rope?.style = forms.ropeStyle
+        return rope
     }
 
     /// The memory plan, computed (and checked) on the first run or preload.
@@ -225,7 +249,9 @@ public final class Executor {
                 let wp = try store.pointer(w)
                 buffers[o] = try output(n * outF) { y in
                     buffers[x]!.withUnsafeBufferPointer {
-                        Kernels.linear($0.baseAddress! + first, rows: n, inFeatures: inF, weight: wp, outFeatures: outF, transposed: bw.transposed, bias: bp, into: y)
+                        Kernels.linear(
+                            $0.baseAddress! + first, rows: n, inFeatures: inF, weight: wp, outFeatures: outF,
+                            transposed: forms.blasTransposed.contains(w), bias: bp, into: y)
                     }
                 }
             case .activation(let o, let x, let kind):
@@ -246,7 +272,7 @@ public final class Executor {
                     }
                 }
             case .rope(let x, let heads):
-                guard let rope = c.rope else { break }
+                guard let rope else { break }
                 var v = buffers.removeValue(forKey: x)!
                 v.withUnsafeMutableBufferPointer {
                     Kernels.rope($0.baseAddress!, rows: rows, heads: heads, headDim: c.headDim, start: start, rope: rope, inverseFrequencies: inverseFrequencies)

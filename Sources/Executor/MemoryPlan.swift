@@ -44,6 +44,7 @@ extension Executor {
     /// The memory `graph` needs with a KV cache of `kv`; throws, naming the first weight, when a weight's
     /// dtype cannot be run.
     public static func memoryPlan(_ graph: ModelGraph, kv: KVCacheType = .f32) throws -> MemoryPlan {
+        let forms = try Canonicalization.execution(graph)
         var plan = MemoryPlan()
         var seen = Set<String>()
         for name in graph.weights.keys.sorted() {
@@ -54,9 +55,9 @@ extension Executor {
                 throw ExecutorError("\(dtype.rawValue.uppercased()) weights cannot be run yet: \(w.source.name)")
             }
             let n = w.source.elementCount
-            if WeightStore.keptAsStored(w) {
+            if WeightStore.keptAsStored(w, name: name, forms) {
                 plan.mappedBytes += w.source.byteCount
-            } else if dtype == .f32 {
+            } else if dtype == .f32 && forms.rowMaps[name] == nil {
                 plan.mappedBytes += n * 4
             } else {
                 plan.ownedBytes += n * 4

@@ -1,5 +1,7 @@
 // Weights as float32 pointers: the mapped file bytes themselves when a tensor is f32 and
 // aligned, otherwise widened (or dequantized) once, on first use, into memory the store owns.
+// A weight whose ExecutionForms row map is not left to RoPE is widened and its rows gathered by
+// Canonicalization.apply; a transpose is never copied (BLAS reads the stored matrix).
 // Matrices in a dtype the stored kernels read (f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, the K-quants; laid out
 // [out, in]) are not widened: `stored` hands out their mapped bytes (StoredKernels.swift).
 
@@ -17,13 +19,17 @@ final class WeightStore {
     }
 
     private let weights: [String: BoundWeight]
+    private let forms: ExecutionForms
     private var views = [String: View]()
     /// Widened copies, freed once each (tied weights share a view).
     private var owned = [UnsafeMutablePointer<Float>]()
     /// Stored matrices by source tensor name (tied weights share one).
     private var storedViews = [String: StoredMatrix]()
 
-    init(weights: [String: BoundWeight]) { self.weights = weights }
+    init(weights: [String: BoundWeight], forms: ExecutionForms) {
+        self.weights = weights
+        self.forms = forms
+    }
 
     deinit {
         for p in owned { p.deallocate() }
@@ -33,13 +39,30 @@ final class WeightStore {
     func pointer(_ name: String) throws -> UnsafePointer<Float> {
         if let v = views[name] { return v.pointer }
         guard let w = weights[name] else { throw ExecutorError("weight '\(name)' is not bound") }
-        // Tied weights share a source: reuse its view.
-        if let shared = views.first(where: { weights[$0.key]?.source.name == w.source.name && $0.value.count == w.source.elementCount }) {
+        let rowMap = forms.rowMaps[name]
+        // Tied weights share a source: reuse its view (when neither gathers rows).
+        if rowMap == nil, let shared = views.first(where: {
+            weights[$0.key]?.source.name == w.source.name && $0.value.count == w.source.elementCount && forms.rowMaps[$0.key] == nil
+        }) {
             views[name] = shared.value
             return shared.value.pointer
         }
         let data = try w.source.bytes()
         let n = w.source.elementCount
+        if let rowMap {
+            var stored = [Float](repeating: 0, count: n)
+            try data.withUnsafeBytes { raw in
+                try stored.withUnsafeMutableBufferPointer {
+                    try Widen.toFloat32(w.source.dtype, raw, into: $0.baseAddress!, count: n, tensor: w.source.name)
+                }
+            }
+            let rows = Canonicalization.apply(TransformSteps(transpose: false, rowMap: rowMap), to: stored, storedShape: w.source.shape)
+            let copy = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+            copy.initialize(from: rows, count: n)
+            owned.append(copy)
+            views[name] = View(pointer: UnsafePointer(copy), count: n, data: nil)
+            return UnsafePointer(copy)
+        }
         if w.source.dtype == .f32 {
             let aligned: UnsafePointer<Float>? = data.withUnsafeBytes { raw in
                 guard let base = raw.baseAddress, Int(bitPattern: base) % 4 == 0 else { return nil }
@@ -65,7 +88,7 @@ final class WeightStore {
     /// The weight as a stored `[out, in]` matrix the kernels read without widening, or nil when it is
     /// f32, another dtype, laid out `[in, out]`, or WEIGHTKIT_WIDEN=1.
     func stored(_ name: String) throws -> StoredMatrix? {
-        guard let w = weights[name], Self.keptAsStored(w), let code = StoredMatrix.code(w.source.dtype) else { return nil }
+        guard let w = weights[name], Self.keptAsStored(w, name: name, forms), let code = StoredMatrix.code(w.source.dtype) else { return nil }
         let rows = w.source.shape[0], cols = w.source.shape[1]
         if let s = storedViews[w.source.name] { return s }
         let data = try w.source.bytes()
@@ -76,10 +99,13 @@ final class WeightStore {
         return m
     }
 
-    /// Whether `w` is read by the stored kernels rather than widened: a dtype they read, `[out, in]`,
-    /// whole blocks per row, and WEIGHTKIT_WIDEN unset.
-    static func keptAsStored(_ w: BoundWeight) -> Bool {
-        guard !StoredMatrix.widenAll, !w.transposed, w.source.shape.count == 2, StoredMatrix.code(w.source.dtype) != nil else { return false }
+    /// Whether `w` is read by the stored kernels rather than widened: a dtype they read, `[out, in]` as
+    /// stored (no transpose in its steps to canonical form), no rows to gather, whole blocks per row,
+    /// and WEIGHTKIT_WIDEN unset.
+    static func keptAsStored(_ w: BoundWeight, name: String, _ forms: ExecutionForms) -> Bool {
+        guard !StoredMatrix.widenAll, !forms.blasTransposed.contains(name), forms.rowMaps[name] == nil, w.source.shape.count == 2,
+            StoredMatrix.code(w.source.dtype) != nil
+        else { return false }
         return !w.source.dtype.isQuantized || w.source.shape[1] % w.source.dtype.blockSize == 0
     }
 

@@ -13,7 +13,7 @@ public struct BoundWeight: Sendable {
     public let shape: [Int]
     /// How the source differs from the canonical form (Canonicalization). The executor runs a
     /// `.transpose` weight untransposed (BLAS reads it `[in, out]`) and interleaved Q/K rows with
-    /// interleaved RoPE (the config's style), so neither is copied.
+    /// interleaved RoPE, so neither is copied (`Canonicalization.execution`).
     public let transform: WeightTransform
     /// The source stores the matrix as `[in, out]` (GPT's Conv1D).
     public var transposed: Bool { transform == .transpose }

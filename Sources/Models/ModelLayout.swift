@@ -34,12 +34,10 @@ extension ModelLayout {
     public static func ggufArchitecture(_ config: ModelConfig) -> String { architecture.rawValue }
 
     /// Binds every canonical weight under the first naming whose probe the checkpoint holds
-    /// (else the first naming, so the error lists what that naming lacks). A naming that stores
-    /// Q/K rows interleaved runs with interleaved RoPE (the same computation on those rows).
+    /// (else the first naming, so the error lists what that naming lacks).
     public static func bind(_ c: Checkpoint, config: ModelConfig) throws -> (ModelConfig, [String: BoundWeight], naming: String) {
         let naming = self.naming(for: c)
-        var cfg = config
-        if cfg.rope != nil { cfg.rope!.style = naming.qkOrder }
+        let cfg = config
         let description = naming.describe(c)
         let b = WeightBinder(checkpoint: c, config: cfg, naming: naming.binderLabel(c))
         let w = try b.bind(source: { naming.source($0, config: cfg) }, ignorable: naming.ignorable)
@@ -129,6 +127,11 @@ public enum ModelLayouts {
         let (bound, weights, naming) = try layout.bind(c, config: config)
         config = bound
         let (ops, widths) = GraphBuilder.ops(for: config)
+        // The RoPE pairing the executor will use, decided from the weights' transforms (Q/K rows stored
+        // interleaved run with interleaved RoPE), so that `graph` and `inspect` show it.
+        let graph = ModelGraph(config: config, ops: ops, weights: weights, widths: widths, naming: naming, warnings: warnings)
+        guard config.rope != nil else { return graph }
+        config.rope!.style = try Canonicalization.execution(graph).ropeStyle
         return ModelGraph(config: config, ops: ops, weights: weights, widths: widths, naming: naming, warnings: warnings)
     }
 }

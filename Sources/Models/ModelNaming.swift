@@ -1,7 +1,8 @@
 // Namings and the one canonicalization path. A naming table maps each canonical weight
 // (GraphBuilder's names) to its source name and a transform value saying how the stored tensor
 // differs from the canonical one; `Canonicalization.steps` is the single place that turns two
-// transform values into the work to do, used by the Executor (through BoundWeight), convert and
+// transform values into the work to do, used by the Executor (Canonicalization+Execution.swift:
+// the steps to canonical form, a transpose left to BLAS, Q/K row maps left to RoPE), convert and
 // diff. Canonical form: matrices [out, in], Q/K rows in Hugging Face's half-split RoPE order.
 
 import CheckpointCore
@@ -22,6 +23,10 @@ public enum WeightTransform: Sendable, Equatable {
 public struct TransformSteps: Sendable, Equatable {
     public var transpose: Bool
     public var rowMap: [Int]?
+    public init(transpose: Bool, rowMap: [Int]?) {
+        self.transpose = transpose
+        self.rowMap = rowMap
+    }
 }
 
 /// The single canonicalization function and its plain float32 application.
@@ -122,11 +127,6 @@ public struct NamingTable: Sendable {
     /// The same table under another prefix.
     public func prefixed(_ p: String) -> NamingTable {
         NamingTable(kind, label: label, prefix: p, modules: modules, unprefixed: unprefixed, probe: probe, ignorable: ignorable)
-    }
-
-    /// The Q/K row order the table stores.
-    public var qkOrder: RoPEStyle {
-        modules.values.contains { if case .interleavedQ = $0.1 { return true } else { return false } } ? .interleaved : .half
     }
 
     var probeSource: String? { name(probe) }
