@@ -48,7 +48,7 @@ public enum LlamaLayout: ModelLayout {
             ? pj!.float("partial_rotary_factor") : j.float("partial_rotary_factor", default: 1)
         var scalingJSON = json["rope_scaling"]
         if let params, let t = params["rope_type"]?.string ?? params["type"]?.string, t != "default" { scalingJSON = params }
-        let scaling = try ropeScaling(scalingJSON, path: j.path)
+        let scaling = try ropeScaling(scalingJSON, path: j.path, family: family)
         let attentionBias = try j.bool("attention_bias", default: false)
         return ModelConfig(
             architecture: architecture, vocabSize: try j.int("vocab_size"), hiddenSize: d, layers: try j.int("num_hidden_layers"),
@@ -62,9 +62,9 @@ public enum LlamaLayout: ModelLayout {
             mlpBias: try j.bool("mlp_bias", default: false), normBias: false, fusedQKV: false)
     }
 
-    static func ropeScaling(_ s: JSONValue?, path: String) throws -> RoPEScaling {
+    static func ropeScaling(_ s: JSONValue?, path: String, family: String = "LLaMA") throws -> RoPEScaling {
         guard let s, !s.isNull else { return .none }
-        let j = JSONConfig(json: s, path: path, family: "LLaMA rope scaling")
+        let j = JSONConfig(json: s, path: path, family: "\(family) rope scaling")
         let type = try s["rope_type"] != nil ? j.string("rope_type", default: "default") : j.string("type", default: "default")
         switch type {
         case "default": return .none

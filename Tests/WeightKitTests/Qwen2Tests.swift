@@ -68,4 +68,37 @@ struct Qwen2Tests {
         let e2 = try #require(throws: ModelError.self) { try ModelLayouts.graph(for: g) }
         #expect(e2.description.contains("'qwen2.attention.sliding_window'"), "\(e2)")
     }
+
+    /// Audit of the fields that change the computation: rope scaling of every kind is refused by name in
+    /// config.json (v4 `rope_scaling` and v5 `rope_parameters`) and GGUF; `head_dim` is read, as
+    /// transformers' Qwen2Attention reads it (`getattr(config, "head_dim", hidden // heads)`), so a
+    /// head_dim the weights do not have is a shape error, not ignored.
+    @Test("rope scaling is refused by name; head_dim is read, not ignored", arguments: [
+        (#""rope_parameters": {"rope_type": "yarn", "factor": 4.0, "rope_theta": 1000000.0}"#, "Qwen2 rope scaling config: rope type \"yarn\" is not supported"),
+        (#""rope_scaling": {"type": "dynamic", "factor": 2.0}"#, "Qwen2 rope scaling config: rope type \"dynamic\" is not supported"),
+        (#""rope_parameters": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1000000.0}"#, "rope scaling is not supported for Qwen2"),
+        (#""head_dim": 16"#, "wrong shape: 'model.layers.0.self_attn.q_proj.weight' is [32, 32], expected [64, 32]"),
+    ])
+    func auditedFields(field: String, message: String) throws {
+        let dir = try Fixtures.copy("qwen2-tiny")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/config.json"
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        if field.contains("rope_parameters") {
+            // Replace the fixture's own rope_parameters object.
+            let start = try #require(text.range(of: "\"rope_parameters\""))
+            let end = try #require(text.range(of: "}", range: start.upperBound..<text.endIndex))
+            text.replaceSubrange(start.lowerBound..<end.upperBound, with: field)
+        } else {
+            text = text.replacingOccurrences(of: "{", with: "{" + field + ",", range: text.range(of: "{"))
+        }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let e = try #require(throws: ModelError.self) { try ModelLayouts.graph(for: try Checkpoint.open(dir)) }
+        #expect(e.description.contains(message), "\(e)")
+
+        var g = try Checkpoint.open(Fixtures.path("qwen2-tiny", "model.gguf"))
+        g.metadata["qwen2.rope.scaling.type"] = .string("yarn")
+        let e2 = try #require(throws: ModelError.self) { try ModelLayouts.graph(for: g) }
+        #expect(e2.description.contains("rope scaling type 'yarn' is not supported for Qwen2"), "\(e2)")
+    }
 }
