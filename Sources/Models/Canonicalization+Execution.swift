@@ -3,9 +3,12 @@
 // executor realises two kinds of step without copying:
 //   - a transpose (GPT's Conv1D `[in, out]`): BLAS reads the stored matrix with its transpose flag;
 //   - the Q/K row map from interleaved to half-split RoPE order, when every weight feeding a RoPE op
-//     carries exactly that map for the op's heads and the rotation covers whole heads: RoPE pairing
-//     dimensions (2i, 2i+1) on the stored rows computes the same as half-split RoPE (i, i + hd/2) on
-//     canonical rows (QKOrder.swift), so the rows stay as stored and RoPE runs interleaved.
+//     carries exactly that map for the op's heads: RoPE pairing dimensions (2i, 2i+1) on the stored
+//     rows computes the same as half-split RoPE (i, i + hd/2) on canonical rows (QKOrder.swift), so the
+//     rows stay as stored and RoPE runs interleaved. When the rotation covers only the first dimensions
+//     of each head the two are not the same function; the stored rows then mean what llama.cpp (and
+//     Meta's code) compute on them, the interleaved pairing, so RoPE keeps them as stored there too
+//     (convert refuses to reorder such rows).
 // Any other row map is applied, by `Canonicalization.apply`, when the weight is widened.
 
 import TensorCore
@@ -53,10 +56,10 @@ extension Canonicalization {
     /// Whether interleaved RoPE on the stored rows is the whole of what `maps` ask: every weight with a
     /// row map feeds a RoPE op (as the weight or bias of the linear op whose output it rotates), every
     /// weight feeding a RoPE op has a map, each map is the interleaved → half-split map of that op's
-    /// heads, and the rotation covers whole heads.
+    /// heads (whole or partial rotation: see the file's opening comment).
     static func ropeAbsorbs(_ maps: [String: [Int]], _ graph: ModelGraph) -> Bool {
         let c = graph.config
-        guard let rope = c.rope, rope.rotaryDim == c.headDim else { return false }
+        guard c.rope != nil else { return false }
         var producer = [String: (weight: String, bias: String?)]()
         var fed = Set<String>()
         for op in graph.ops {

@@ -131,7 +131,11 @@ public enum ModelLayouts {
         // interleaved run with interleaved RoPE), so that `graph` and `inspect` show it.
         let graph = ModelGraph(config: config, ops: ops, weights: weights, widths: widths, naming: naming, warnings: warnings)
         guard config.rope != nil else { return graph }
-        config.rope!.style = try Canonicalization.execution(graph).ropeStyle
+        do {
+            config.rope!.style = try Canonicalization.execution(graph).ropeStyle
+        } catch let e as ModelError {
+            throw ModelError(c.path, "tensor '\(e.path)': \(e.message)")
+        }
         return ModelGraph(config: config, ops: ops, weights: weights, widths: widths, naming: naming, warnings: warnings)
     }
 }

@@ -106,6 +106,29 @@ struct CanonicalFormTests {
         #expect(forms.ropeStyle == .half && forms.rowMaps.count == 3, "\(forms)")
     }
 
+    @Test("partial rotation over interleaved rows keeps them as stored (what llama.cpp computes on them)")
+    func partialRotationKeepsRows() throws {
+        let g = try ModelLayouts.graph(for: try Self.open("llama-gqa", "model.gguf"))
+        var c = g.config
+        c.rope!.rotaryDim = 4
+        let partial = ModelGraph(config: c, ops: g.ops, weights: g.weights, widths: g.widths, naming: g.naming)
+        let forms = try Canonicalization.execution(partial)
+        #expect(forms.ropeStyle == .interleaved && forms.rowMaps.isEmpty, "\(forms)")
+    }
+
+    @Test("rows that are not whole heads of an even size: the run is refused, naming the tensor, before anything runs")
+    func unpermutableRowsRefused() throws {
+        let g = try ModelLayouts.graph(for: try Self.open("llama-gqa", "model.gguf"))
+        var weights = g.weights
+        let q = weights["layers.0.attn.q.weight"]!
+        weights[q.name] = BoundWeight(name: q.name, source: q.source, shape: q.shape, transform: .interleavedRows(heads: 3))
+        let bad = ModelGraph(config: g.config, ops: g.ops, weights: weights, widths: g.widths, naming: g.naming)
+        let e = try #require(throws: ModelError.self) { try Canonicalization.execution(bad) }
+        #expect("\(e)" == "blk.0.attn_q.weight: layers.0.attn.q.weight: 32 rows are not 3 heads of an even size; Q/K rows cannot be reordered", "\(e)")
+        let e2 = try #require(throws: ModelError.self) { try Executor(graph: bad).run(batch: [[1, 2, 3]]) }
+        #expect("\(e2)" == "\(e)")
+    }
+
     @Test("GPT-2: the Conv1D transpose is left to BLAS from HF names; GGUF stores [out, in]; both compute transformers' logits")
     func gpt2Transpose() throws {
         let (ids, want) = try Self.reference("gpt2-tiny")
