@@ -26,9 +26,11 @@ peak() {  # peak RSS of a command: prints "anon MiB file MiB" on fd 3
     echo "$((pa / 1024)) $((pf / 1024))" >&3
 }
 
+# A GGUF older than tokenizer.json is made again: one converted before the tokenizer was there has no
+# tokenizer.ggml.* keys (convert only notes that), and llama.cpp refuses to load it.
 for q in q8_0 q4_0 q4_k_m; do
     out="$dir-$q.gguf"
-    [ -f "$out" ] || /usr/bin/time -f "convert to $q: %e s" "$wk" convert "$dir" "$out" --dtype $q
+    [ -f "$out" ] && [ "$out" -nt "$dir/tokenizer.json" ] || /usr/bin/time -f "convert to $q: %e s" "$wk" convert "$dir" "$out" --dtype $q --force
 done
 ids=$(python3 -c "from safetensors.numpy import load_file; print(','.join(map(str, load_file('$dir/reference.safetensors')['input_ids'][0])))")
 for m in "$dir" "$dir-q8_0.gguf" "$dir-q4_0.gguf" "$dir-q4_k_m.gguf"; do

@@ -5,7 +5,7 @@
 //   mapped   bytes of weights read straight from the file (f32, and the dtypes the stored kernels read):
 //            file-backed pages, which the kernel can drop and read again, so they are not counted
 //            against available memory
-//   owned    bytes the store allocates: weights widened to float32 (other dtypes, [in, out]-stored
+//   owned    bytes the store allocates: weights widened to float32 (other dtypes, quantized [in, out]-stored
 //            matrices in a stored-kernel dtype, WEIGHTKIT_WIDEN=1)
 //   kv       bytes of KV cache per token (layers × 2 × KV heads × head_dim × 4, or × 2 with --kv f16)
 
@@ -47,6 +47,15 @@ extension Executor {
         let forms = try Canonicalization.execution(graph)
         var plan = MemoryPlan()
         var seen = Set<String>()
+        // Only linear layers and token embeddings read stored matrices; other ops (position embeddings)
+        // widen theirs.
+        let readStored = Set(graph.ops.compactMap { op -> String? in
+            switch op {
+            case .linear(_, _, let w, _): return graph.weights[w]?.source.name
+            case .embedding(_, let table): return graph.weights[table]?.source.name
+            default: return nil
+            }
+        })
         for name in graph.weights.keys.sorted() {
             let w = graph.weights[name]!
             guard seen.insert(w.source.name).inserted else { continue }
@@ -55,7 +64,7 @@ extension Executor {
                 throw ExecutorError("\(dtype.rawValue.uppercased()) weights cannot be run yet: \(w.source.name)")
             }
             let n = w.source.elementCount
-            if WeightStore.keptAsStored(w, name: name, forms) {
+            if WeightStore.keptAsStored(w, name: name, forms), readStored.contains(w.source.name) {
                 plan.mappedBytes += w.source.byteCount
             } else if dtype == .f32 && forms.rowMaps[name] == nil {
                 plan.mappedBytes += n * 4

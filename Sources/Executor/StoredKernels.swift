@@ -19,7 +19,7 @@ internal import COpenBLAS
 import Foundation
 import TensorCore
 
-/// A `[rows, cols]` weight in its stored dtype.
+/// A `[rows, cols]` weight in its stored dtype: `[out, in]`, or `[in, out]` when `transposed` (f16/bf16 only).
 struct StoredMatrix: @unchecked Sendable {
     // The pointer is into a memory map kept alive by `data`.
     let type: Int32
@@ -27,6 +27,8 @@ struct StoredMatrix: @unchecked Sendable {
     let rows: Int
     let cols: Int
     let data: TensorData
+    /// Laid out `[in, out]` (GPT-2's Conv1D): read by linearStoredColumns.
+    var transposed = false
 
     /// The C kernels' code for a dtype they read directly, nil otherwise.
     static func code(_ d: DType) -> Int32? {
@@ -66,13 +68,15 @@ extension Kernels {
     /// Panel height for prefill: rows of W decoded at a time.
     static let panelRows = 256
 
-    /// y[T, out] = x[T, in] · Wᵀ (+ b) with W `[out, in]` in its stored dtype. With `int8Activations`, one
+    /// y[T, out] = x[T, in] · Wᵀ (+ b) with W `[out, in]` in its stored dtype (`[in, out]` f16/bf16 when
+    /// `w.transposed`: linearStoredColumns). With `int8Activations`, one
     /// row of x times a q8_0/q4_0/q4_1/q5_0/q5_1/q4_k/q5_k/q6_k weight goes through x quantised to 8 bits per block of 32;
     /// `level` picks the kernel version (−1: the best this CPU runs; tests pass each).
     static func linearStored(
         _ x: UnsafePointer<Float>, rows: Int, weight w: StoredMatrix, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
         int8Activations: Bool = StoredMatrix.int8ActivationsDefault, level: Int32 = -1
     ) {
+        if w.transposed { return linearStoredColumns(x, rows: rows, weight: w, bias: bias, into: y) }
         let outF = w.rows, inF = w.cols
         if rows > 1, int8Activations, StoredMatrix.int8EveryRow, wk_act8_supported(w.type) != 0 {
             for r in 0..<rows {

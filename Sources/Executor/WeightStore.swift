@@ -3,7 +3,8 @@
 // A weight whose ExecutionForms row map is not left to RoPE is widened and its rows gathered by
 // Canonicalization.apply; a transpose is never copied (BLAS reads the stored matrix).
 // Matrices in a dtype the stored kernels read (f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, the K-quants; laid out
-// [out, in]) are not widened: `stored` hands out their mapped bytes (StoredKernels.swift).
+// [out, in], and f16/bf16 also [in, out]) are not widened: `stored` hands out their mapped bytes
+// (StoredKernels.swift, StoredKernels+Columns.swift).
 
 internal import CKernels
 import Models
@@ -85,8 +86,8 @@ final class WeightStore {
         return UnsafePointer(copy)
     }
 
-    /// The weight as a stored `[out, in]` matrix the kernels read without widening, or nil when it is
-    /// f32, another dtype, laid out `[in, out]`, or WEIGHTKIT_WIDEN=1.
+    /// The weight as a stored matrix the kernels read without widening (`[out, in]`, or `[in, out]` for
+    /// f16/bf16), or nil when it is f32, another dtype, a quantized `[in, out]` one, or WEIGHTKIT_WIDEN=1.
     func stored(_ name: String) throws -> StoredMatrix? {
         guard let w = weights[name], Self.keptAsStored(w, name: name, forms), let code = StoredMatrix.code(w.source.dtype) else { return nil }
         let rows = w.source.shape[0], cols = w.source.shape[1]
@@ -94,18 +95,18 @@ final class WeightStore {
         let data = try w.source.bytes()
         let base: UnsafeRawPointer? = data.withUnsafeBytes { $0.baseAddress }
         guard let base, data.count >= rows * Int(wk_stored_row_bytes(code, cols)) else { return nil }
-        let m = StoredMatrix(type: code, base: base, rows: rows, cols: cols, data: data)
+        let m = StoredMatrix(type: code, base: base, rows: rows, cols: cols, data: data, transposed: forms.blasTransposed.contains(name))
         storedViews[w.source.name] = m
         return m
     }
 
     /// Whether `w` is read by the stored kernels rather than widened: a dtype they read, `[out, in]` as
-    /// stored (no transpose in its steps to canonical form), no rows to gather, whole blocks per row,
-    /// and WEIGHTKIT_WIDEN unset.
+    /// stored (or `[in, out]` — a transpose in its steps to canonical form — for f16/bf16), no rows to
+    /// gather, whole blocks per row, and WEIGHTKIT_WIDEN unset.
     static func keptAsStored(_ w: BoundWeight, name: String, _ forms: ExecutionForms) -> Bool {
-        guard !StoredMatrix.widenAll, !forms.blasTransposed.contains(name), forms.rowMaps[name] == nil, w.source.shape.count == 2,
-            StoredMatrix.code(w.source.dtype) != nil
+        guard !StoredMatrix.widenAll, forms.rowMaps[name] == nil, w.source.shape.count == 2, StoredMatrix.code(w.source.dtype) != nil
         else { return false }
+        if forms.blasTransposed.contains(name) { return w.source.dtype == .f16 || w.source.dtype == .bf16 }
         return !w.source.dtype.isQuantized || w.source.shape[1] % w.source.dtype.blockSize == 0
     }
 

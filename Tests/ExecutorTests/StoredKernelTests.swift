@@ -94,6 +94,40 @@ import Testing
         }
     }
 
+    @Test("[in, out] f16/bf16 (GPT-2's Conv1D): column GEMV and column-panel GEMM equal the widened products", arguments: [DType.f16, .bf16])
+    func columnProducts(_ dtype: DType) throws {
+        // 98 rows (a remainder after the four-row steps), 300 columns: two panels of 256 and 44.
+        let inF = 98, outF = 300
+        let (bytes, w) = try Self.matrix(dtype, rows: inF, cols: outF, seed: 3)
+        var m = Self.stored(dtype, bytes, rows: inF, cols: outF)
+        m.transposed = true
+        let bias = (0..<outF).map { Float($0 % 5) * 0.25 - 0.5 }
+        for tokens in [1, 5] {
+            let x = (0..<(tokens * inF)).map { Float(($0 * 41) % 103) / 50 - 1 }
+            var y = [Float](repeating: .nan, count: tokens * outF)
+            x.withUnsafeBufferPointer { xp in
+                bias.withUnsafeBufferPointer { bp in
+                    y.withUnsafeMutableBufferPointer {
+                        Kernels.linearStored(xp.baseAddress!, rows: tokens, weight: m, bias: bp.baseAddress!, into: $0.baseAddress!)
+                    }
+                }
+            }
+            var worst = 0.0
+            for t in 0..<tokens {
+                for o in 0..<outF {
+                    var ref = Double(bias[o]), mag = abs(Double(bias[o]))
+                    for i in 0..<inF {
+                        ref += Double(w[i * outF + o]) * Double(x[t * inF + i])
+                        mag += abs(Double(w[i * outF + o]) * Double(x[t * inF + i]))
+                    }
+                    let err = abs(Double(y[t * outF + o]) - ref) / (mag * Double(inF) * 6e-8 + 1e-30)
+                    worst = max(worst, err)
+                }
+            }
+            #expect(worst <= 1, "\(dtype.rawValue) tokens \(tokens): error \(worst)× the float32 accumulation bound")
+        }
+    }
+
     static let levels = Kernels.int8KernelLevels
 
     @Test("GEMV with 8-bit activations: within the activation-quantisation bound of the widened product, every kernel version",

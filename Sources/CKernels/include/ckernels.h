@@ -25,6 +25,12 @@ void wk_stored_decode_rows(int type, const void *weights, long cols, long row0, 
 /// y[r] = Σ_c W[row0 + r][c]·x[c] for r < nrows, decoding each block as it is used.
 void wk_stored_gemv(int type, const void *weights, long cols, long row0, long nrows, const float *x, float *y);
 
+/// y[j] = Σ_i x[i]·W[i][c0 + j] for j < n, W a [rows, cols] f16 or bf16 matrix laid out [in, out] (x has rows
+/// elements); each thread takes its own range of columns.
+void wk_half_gemv_cols(int type, const void *weights, long rows, long cols, long c0, long n, const float *x, float *y);
+/// Columns c0 ..< c0 + n of a [rows, cols] f16 or bf16 matrix decoded into out ([rows, n] float32).
+void wk_half_decode_cols(int type, const void *weights, long rows, long cols, long c0, long n, float *out);
+
 /// Bytes of a row of `cols` float32 activations quantised to 8 bits (cols a multiple of 32): per block of
 /// 32 its scale d (float32), Σq (int32) and d·Σq (float32), then the cols int8 values.
 long wk_act8_bytes(long cols);
