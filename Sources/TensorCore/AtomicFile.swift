@@ -98,7 +98,8 @@ public final class AtomicFile {
         let dir = slash.map { String(destination[..<$0]) } ?? "."
         directory = dir.isEmpty ? "/" : dir
         base = slash.map { String(destination[destination.index(after: $0)...]) } ?? destination
-        let anonymous = named ? -1 : open(unnamedIn ?? directory, O_RDWR | AtomicFile.oTmpfile | O_CLOEXEC, 0o644)
+        // Linking an unnamed file goes through /proc/self/fd (linkat with AT_EMPTY_PATH needs a privilege).
+        let anonymous = named || !AtomicFile.canLinkUnnamed ? -1 : open(unnamedIn ?? directory, O_RDWR | AtomicFile.oTmpfile | O_CLOEXEC, 0o644)
         if anonymous >= 0 {
             fd = anonymous
             unnamed = true
@@ -125,6 +126,9 @@ public final class AtomicFile {
         }
         buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 64)
     }
+
+    /// Whether /proc/self/fd is there to link an unnamed file by (a chroot or container may lack /proc).
+    public static let canLinkUnnamed = access("/proc/self/fd", F_OK) == 0
 
     /// `<dir>/.<base>.wk-tmp-<pid>-<n>`: the pattern `StaleTemporaries` recognises.
     static func temporaryName(directory: String, base: String) -> String {

@@ -145,7 +145,7 @@ public enum Converter {
         let base = (target as NSString).lastPathComponent
         let dirOfParent = parent.isEmpty ? "." : parent
         let tmp = dirOfParent + "/.\(base).wk-tmp-\(getpid())-\(Int.random(in: 0..<1_000_000))"
-        let probe = open(dirOfParent, O_RDWR | 0o20_200_000 /* O_TMPFILE */ | O_CLOEXEC, 0o600)
+        let probe = AtomicFile.canLinkUnnamed ? open(dirOfParent, O_RDWR | 0o20_200_000 /* O_TMPFILE */ | O_CLOEXEC, 0o600) : -1
         let staged = probe >= 0
         if staged { close(probe) }
 
