@@ -59,15 +59,18 @@ void wk_quantize_act8(const float *x, long cols, void *act) {
     int8_t *q = (int8_t *)(d + 3 * nb);
     for (long b = 0; b < nb; b++) {
         const float *xb = x + 32 * b;
+        // A NaN anywhere in the block makes amax NaN (and an infinity makes it infinite), so the block's scale
+        // carries it into every product, as float32 arithmetic would; the levels are then 0.
         float amax = 0;
         for (int j = 0; j < 32; j++) {
             const float a = fabsf(xb[j]);
-            amax = a > amax ? a : amax;
+            amax = (a > amax || a != a) ? a : amax;
         }
-        const float db = amax / 127, inv = amax > 0 ? 127 / amax : 0;
+        const float db = amax / 127, inv = amax > 0 && amax <= 3.4e38f ? 127 / amax : 0;
         int isum = 0;
         for (int j = 0; j < 32; j++) {
-            const int v = (int)__builtin_rintf(xb[j] * inv);  // to nearest, ties to even
+            const float r = __builtin_rintf(xb[j] * inv);  // to nearest, ties to even
+            const int v = r == r ? (int)r : 0;
             q[32 * b + j] = (int8_t)v;
             isum += v;
         }

@@ -177,4 +177,25 @@ import Testing
             #expect(spread <= 0.01, "\(dtype.rawValue) level \(level) differs from level 0 by \(spread)× the bound")
         }
     }
+
+    @Test("GEMV with 8-bit activations: a NaN or an infinity in the activation row reaches every output, as in float32",
+          arguments: [DType.q8_0, .q4_1, .q6_k])
+    func int8NonFinite(_ dtype: DType) throws {
+        let outF = 5, inF = dtype.blockSize * 2
+        let (bytes, _) = try Self.matrix(dtype, rows: outF, cols: inF, seed: 4)
+        let m = Self.stored(dtype, bytes, rows: outF, cols: inF)
+        for bad in [Float.nan, .infinity] {
+            var x = (0..<inF).map { Float($0 % 7) - 3 }
+            x[inF / 2 + 3] = bad
+            for level in Self.levels {
+                var y = [Float](repeating: 0, count: outF)
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer {
+                        Kernels.linearStored(xp.baseAddress!, rows: 1, weight: m, bias: nil, into: $0.baseAddress!, int8Activations: true, level: level)
+                    }
+                }
+                #expect(y.allSatisfy { !$0.isFinite }, "\(dtype.rawValue) level \(level) with \(bad): \(y)")
+            }
+        }
+    }
 }
