@@ -16,6 +16,8 @@ public final class Executor {
     private(set) var forms: ExecutionForms
     /// The config's RoPE with the pairing `forms` decided.
     private var rope: RoPEConfig?
+    /// Per op: a `linear` whose weight BLAS reads transposed (from `forms`, looked up once).
+    private var transposedOps: [Bool]
 
     /// The KV cache's element type for new sessions.
     public let kv: KVCacheType
@@ -31,6 +33,7 @@ public final class Executor {
         self.forms = forms
         self.store = WeightStore(weights: graph.weights, forms: forms)
         self.rope = Self.rope(graph.config, forms)
+        self.transposedOps = Self.transposedOps(graph, forms)
         self.inverseFrequencies = graph.config.rope.map(Kernels.ropeInverseFrequencies) ?? []
         Kernels.setBLASThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
     }
@@ -41,6 +44,11 @@ public final class Executor {
         self.forms = forms
         store = WeightStore(weights: graph.weights, forms: forms)
         rope = Self.rope(graph.config, forms)
+        transposedOps = Self.transposedOps(graph, forms)
+    }
+
+    private static func transposedOps(_ graph: ModelGraph, _ forms: ExecutionForms) -> [Bool] {
+        graph.ops.map { if case .linear(_, _, let w, _) = $0 { return forms.blasTransposed.contains(w) } else { return false } }
     }
 
     private static func rope(_ c: ModelConfig, _ forms: ExecutionForms) -> RoPEConfig? {
@@ -251,7 +259,7 @@ public final class Executor {
                     buffers[x]!.withUnsafeBufferPointer {
                         Kernels.linear(
                             $0.baseAddress! + first, rows: n, inFeatures: inF, weight: wp, outFeatures: outF,
-                            transposed: forms.blasTransposed.contains(w), bias: bp, into: y)
+                            transposed: transposedOps[index], bias: bp, into: y)
                     }
                 }
             case .activation(let o, let x, let kind):
