@@ -61,7 +61,8 @@ public enum HDF5Helper {
         limits.seconds += plan.byteCount >> 26  // a second more per 64 MiB
         var used = 0
         try run(
-            ["read", path, plan.name, plan.dtype.rawValue], path: path, what: "dataset '\(plan.name)'", limits: limits,
+            plan.filters.flatMap { ["--filter", String($0.id)] } + ["read", path, plan.name, plan.dtype.rawValue], path: path,
+            what: "dataset '\(plan.name)'", limits: limits,
             maxOutput: plan.byteCount, descriptor: descriptor
         ) { piece in
             (dst.baseAddress! + used).copyMemory(from: piece.baseAddress!, byteCount: piece.count)

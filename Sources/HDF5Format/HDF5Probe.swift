@@ -66,11 +66,22 @@ public enum HDF5Probe {
             case "--address-space": limits.addressSpace = v
             case "--cpu-seconds": limits.seconds = v
             case "--fd": imageDescriptor = Int32(v)
+            case "--filter": filtersToLoad.append(v)
             default: return usage()
             }
             a.removeSubrange(i...i + 1)
         }
         limitSelf(limits)
+        // Filters the dataset to read needs, as the parent found them in the structure: asking libhdf5 whether
+        // each is available loads its plugin from HDF5_PLUGIN_PATH now, while this process may still open files
+        // (after the input is open it may open none, and a plugin could not be loaded any more).
+        if !filtersToLoad.isEmpty {
+            HDF5Library.enter()
+            for id in filtersToLoad where id > 0 && id <= 65535 {
+                _ = H5Zfilter_avail(H5Z_filter_t(id))
+                _ = HDF5Library.errorStack()
+            }
+        }
         do {
             switch a.first {
             case "structure" where a.count == 2:
@@ -92,6 +103,8 @@ public enum HDF5Probe {
     /// other threads) are not the helper's business: closed first, so no lock outlives its owner.
     /// The file as an open descriptor (an unnamed `.zst` copy): opened from a memory image of it.
     nonisolated(unsafe) static var imageDescriptor: Int32? = nil
+    /// `--filter ID`, once per filter: plugins to load before the input is opened.
+    nonisolated(unsafe) static var filtersToLoad: [Int] = []
 
     static func closeInherited(keep: Int32?) {
         var fds: [Int32] = []
@@ -110,7 +123,7 @@ public enum HDF5Probe {
     }
 
     static func usage() -> Int32 {
-        writeStandardError("usage: wk-hdf5-probe [--address-space BYTES] [--cpu-seconds S] (structure FILE | read FILE DATASET DTYPE)\n")
+        writeStandardError("usage: wk-hdf5-probe [--address-space BYTES] [--cpu-seconds S] [--filter ID]… (structure FILE | read FILE DATASET DTYPE)\n")
         return 64
     }
 
