@@ -29,6 +29,10 @@ extension ConvertPlan {
         })
         for i in recipes.indices where castable[i] {
             recipes[i].dtype = types[i]
+            // Vectors (norms, biases) are f32, as convert_hf_to_gguf writes them and --dtype q8_0 does here:
+            // ggml's CPU ops take no bf16 norm weight (llama-bench aborted on a q4_k_m made from bf16
+            // safetensors: "binary_op: unsupported types: dst: f32, src0: f32, src1: bf16").
+            if !types[i].isQuantized, recipes[i].shape.count < 2 { recipes[i].dtype = .f32 }
             if types[i] != padded[i] {
                 notes.append("\(recipes[i].name): rows of \(recipes[i].shape.last ?? 0) are not whole \(padded[i].rawValue) blocks; \(types[i].rawValue) instead")
             }
