@@ -1,10 +1,13 @@
 // The executor's one pool of workers. Every parallel part of a pass — the C kernels' GEMV rows, the
 // sgemm and sgemv products split into column panels, the stored-dtype panels, attention heads, the
-// activations — runs as `threads` workers of DispatchQueue.concurrentPerform, and OpenBLAS is kept at
-// one thread, so its own pthreads never run beside them (two pools on two cores spin against each other:
-// OpenBLAS's idle workers busy-wait after each call). WEIGHTKIT_BLAS_POOL=openblas restores the earlier
-// arrangement (OpenBLAS threads its own calls; our workers run beside them), for comparison.
+// activations — runs as `threads` tasks on the calling thread and `threads − 1` persistent workers
+// (CKernels pool.c: they spin for up to 0.2 ms after a job, then sleep on a futex), and OpenBLAS is kept
+// at one thread, so its own pthreads never run beside them (two pools on two cores spin against each
+// other: OpenBLAS's idle workers busy-wait after each call). WEIGHTKIT_BLAS_POOL=openblas restores
+// OpenBLAS's own threads, WEIGHTKIT_POOL=dispatch libdispatch's concurrentPerform (which woke a thread
+// through a futex for each of a decoded token's ~85 parallel steps), for comparison.
 
+internal import CKernels
 internal import COpenBLAS
 import Dispatch
 import Foundation
@@ -26,10 +29,24 @@ enum WorkerPool {
         openblas_set_num_threads(openBLASThreads ? Int32(n) : 1)
     }
 
-    /// body(0) … body(n − 1) on the pool (inline when n is 1).
+    /// Whether WEIGHTKIT_POOL=dispatch asks for libdispatch's concurrentPerform instead of the C pool
+    /// (the earlier arrangement), for comparison.
+    static let useDispatch = ProcessInfo.processInfo.environment["WEIGHTKIT_POOL"] == "dispatch"
+
+    /// body(0) … body(n − 1) on the pool (inline when n is 1): the calling thread and `threads − 1`
+    /// persistent workers (CKernels pool.c), which spin for a moment after each job before sleeping, so
+    /// the ~85 short parallel steps of a decoded token do not each pay a futex wake and a context switch.
     static func run(_ n: Int, _ body: @Sendable (Int) -> Void) {
-        if n == 1 { return body(0) }
-        DispatchQueue.concurrentPerform(iterations: n, execute: body)
+        if n <= 1 { if n == 1 { body(0) }; return }
+        if useDispatch { return DispatchQueue.concurrentPerform(iterations: n, execute: body) }
+        withoutActuallyEscaping(body) { escaping in
+            var task = escaping
+            withUnsafeMutablePointer(to: &task) { p in
+                wk_pool_run(n, Int32(threads), { ctx, t in
+                    ctx!.assumingMemoryBound(to: (@Sendable (Int) -> Void).self).pointee(t)
+                }, UnsafeMutableRawPointer(p))
+            }
+        }
     }
 
     /// Splits `0..<total` into at most `threads` ranges of whole `align`-sized pieces, each at least

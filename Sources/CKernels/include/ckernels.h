@@ -45,4 +45,13 @@ int wk_act8_best_level(void);
 /// it runs the best).
 void wk_stored_gemv_act8(int type, const void *weights, long cols, long row0, long nrows, const void *act, float *y, int level);
 
+/// A task of a parallel job: fn(ctx, t) for task t.
+typedef void (*wk_task_fn)(void *ctx, long t);
+/// fn(ctx, 0) … fn(ctx, n − 1), each once, on the calling thread and up to threads − 1 persistent workers
+/// (started on first use; they spin briefly between jobs, then sleep); returns when all have run. A call
+/// from inside a task, or while another thread's job runs, runs its tasks inline (pool.c).
+void wk_pool_run(long n, int threads, wk_task_fn fn, void *ctx);
+/// Workers started so far.
+int wk_pool_workers(void);
+
 #endif
