@@ -239,9 +239,15 @@ enum Kernels {
                     let r1 = min(rows, r0 + attentionRowBlock)
                     let visibleKeys = bidirectional ? keys : start + r1 - first
                     let block = scores + r0 * keys
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(visibleKeys), Int32(hd), scale,
-                        qh + r0 * qw, Int32(qw), kh, Int32(kvw), 0, block, Int32(keys))
+                    // One query row (a decode step): sgemv, which reads K and V in place; sgemm would
+                    // first pack them (OpenBLAS's copy routines were ~10% of a q4_k_m decode).
+                    if r1 - r0 == 1 {
+                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(visibleKeys), Int32(hd), scale, kh, Int32(kvw), qh + r0 * qw, 1, 0, block, 1)
+                    } else {
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(visibleKeys), Int32(hd), scale,
+                            qh + r0 * qw, Int32(qw), kh, Int32(kvw), 0, block, Int32(keys))
+                    }
                     for t in r0..<r1 {
                         let visible = bidirectional ? keys : start + t + 1 - first
                         // Keys before the window get probability exactly 0.
@@ -254,9 +260,13 @@ enum Kernels {
                     // probability, so there every key takes part.
                     let pvKeys: Int
                     if case .replace = mask { pvKeys = keys } else { pvKeys = visibleKeys }
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(hd), Int32(pvKeys), 1, block, Int32(keys),
-                        vh, Int32(kvw), 0, oh + r0 * qw, Int32(qw))
+                    if r1 - r0 == 1 {
+                        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(pvKeys), Int32(hd), 1, vh, Int32(kvw), block, 1, 0, oh + r0 * qw, 1)
+                    } else {
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(hd), Int32(pvKeys), 1, block, Int32(keys),
+                            vh, Int32(kvw), 0, oh + r0 * qw, Int32(qw))
+                    }
                     r0 = r1
                 }
                 if let pAddr {
