@@ -301,8 +301,13 @@ WK_INLINE WK_VNNI static inline __m256i wk_idot_vnni(__m256i u, __m256i q) {
 WK_GEMV8_VERSION(wk_gemv8_avx2, WK_AVX2, wk_idot_avx2)
 WK_GEMV8_VERSION(wk_gemv8_vnni, WK_VNNI, wk_idot_vnni)
 
-// K-quants: one super-block of 256 per step, group by group (see wk_kgroup_c for the arithmetic).
+// K-quants: one super-block of 256 per step (see wk_kgroup_c for the arithmetic). The group scales of a
+// super-block are set up once, eight at a time in float32 (d·scale, then times the activation block's
+// d, as the portable version multiplies them), and the products go into four accumulators, so neither a
+// scalar chain (the mins) nor one accumulator's fmadd latency limits the loop.
 #define WK_ACT(kb) _mm256_loadu_si256((const __m256i *)(const void *)(a.q + 32 * (kb)))
+#define WK_U8X8(p) _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p))))
+#define WK_I8X8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p))))
 #define WK_GEMV8_K_BODY(IDOT, type)                                                                     \
     {                                                                                                   \
         const long ns = cols / 256, bb = wk_kblk_bytes(type);                                           \
@@ -310,11 +315,19 @@ WK_GEMV8_VERSION(wk_gemv8_vnni, WK_VNNI, wk_idot_vnni)
         for (long r = 0; r < nrows; r++) {                                                              \
             const uint8_t *row = w + r * ns * bb;                                                       \
             __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                              \
-            float accM = 0;                                                                             \
+            __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps(), accMv = _mm256_setzero_ps(); \
             for (long k = 0; k < ns; k++) {                                                             \
                 const uint8_t *b = row + k * bb;                                                        \
                 const long kb = 8 * k;                                                                  \
                 if ((type) == WK_Q6_K) {                                                                \
+                    /* fs[g] = (d·scale_g)·d_x of the activation block holding group g (16 per group) */ \
+                    float fs[16];                                                                       \
+                    const __m256 d6 = _mm256_set1_ps(wk_half(b + 208));                                 \
+                    const __m256 dx = _mm256_loadu_ps(a.d + kb);                                        \
+                    const __m256i lowHalf = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);                  \
+                    const __m256i highHalf = _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7);                 \
+                    _mm256_storeu_ps(fs, _mm256_mul_ps(_mm256_mul_ps(d6, WK_I8X8(b + 192)), _mm256_permutevar8x32_ps(dx, lowHalf))); \
+                    _mm256_storeu_ps(fs + 8, _mm256_mul_ps(_mm256_mul_ps(d6, WK_I8X8(b + 200)), _mm256_permutevar8x32_ps(dx, highHalf))); \
                     for (int h = 0; h < 2; h++) {                                                       \
                         const __m256i qh = _mm256_loadu_si256((const __m256i *)(const void *)(b + 128 + 32 * h)); \
                         for (int j = 0; j < 4; j++) {                                                   \
@@ -324,13 +337,21 @@ WK_GEMV8_VERSION(wk_gemv8_vnni, WK_VNNI, wk_idot_vnni)
                             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), _mm256_set1_epi8(3)); \
                             const __m256i v = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_slli_epi16(hi, 4)), _mm256_set1_epi8(32)); \
                             const __m256i p = IDOT(_mm256_sign_epi8(v, v), _mm256_sign_epi8(WK_ACT(kb + c), v)); \
-                            const float dx = a.d[kb + c];                                               \
-                            const __m256 sc = _mm256_set_m128(_mm_set1_ps(wk_q6k_scale(b, g + 1) * dx), _mm_set1_ps(wk_q6k_scale(b, g) * dx)); \
-                            if (j & 1) acc1 = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(p), acc1);         \
-                            else acc0 = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(p), acc0);               \
+                            const __m256 sc = _mm256_set_m128(_mm_set1_ps(fs[g + 1]), _mm_set1_ps(fs[g])); \
+                            switch (j) {                                                                \
+                            case 0: acc0 = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(p), acc0); break;     \
+                            case 1: acc1 = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(p), acc1); break;     \
+                            case 2: acc2 = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(p), acc2); break;     \
+                            default: acc3 = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(p), acc3); break;    \
+                            }                                                                           \
                         }                                                                               \
                     }                                                                                   \
                 } else {                                                                                \
+                    uint8_t sc8[8], mn8[8];                                                             \
+                    wk_q45k_scales8(b, sc8, mn8);                                                       \
+                    float ds[8];                                                                        \
+                    _mm256_storeu_ps(ds, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(wk_half(b)), WK_U8X8(sc8)), _mm256_loadu_ps(a.d + kb))); \
+                    accMv = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(wk_half(b + 2)), WK_U8X8(mn8)), _mm256_loadu_ps(a.dsum + kb), accMv); \
                     const __m256i qh = (type) == WK_Q5_K ? _mm256_loadu_si256((const __m256i *)(const void *)(b + 16)) : _mm256_setzero_si256(); \
                     for (int p = 0; p < 4; p++) {                                                       \
                         const __m256i raw = _mm256_loadu_si256((const __m256i *)(const void *)(b + ((type) == WK_Q4_K ? 16 : 48) + 32 * p)); \
@@ -340,17 +361,20 @@ WK_GEMV8_VERSION(wk_gemv8_vnni, WK_VNNI, wk_idot_vnni)
                             lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), _mm256_set1_epi8(16))); \
                             hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), _mm256_set1_epi8(16))); \
                         }                                                                               \
-                        float d0, m0, d1, m1;                                                           \
-                        wk_q45k_scale(b, 2 * p, &d0, &m0);                                              \
-                        wk_q45k_scale(b, 2 * p + 1, &d1, &m1);                                          \
                         const long k0 = kb + 2 * p;                                                     \
-                        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * a.d[k0]), _mm256_cvtepi32_ps(IDOT(lo, WK_ACT(k0))), acc0); \
-                        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(d1 * a.d[k0 + 1]), _mm256_cvtepi32_ps(IDOT(hi, WK_ACT(k0 + 1))), acc1); \
-                        accM += m0 * a.dsum[k0] + m1 * a.dsum[k0 + 1];                                  \
+                        const __m256 plo = _mm256_cvtepi32_ps(IDOT(lo, WK_ACT(k0)));                    \
+                        const __m256 phi = _mm256_cvtepi32_ps(IDOT(hi, WK_ACT(k0 + 1)));                \
+                        if (p & 1) {                                                                    \
+                            acc2 = _mm256_fmadd_ps(_mm256_set1_ps(ds[2 * p]), plo, acc2);               \
+                            acc3 = _mm256_fmadd_ps(_mm256_set1_ps(ds[2 * p + 1]), phi, acc3);           \
+                        } else {                                                                        \
+                            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(ds[2 * p]), plo, acc0);               \
+                            acc1 = _mm256_fmadd_ps(_mm256_set1_ps(ds[2 * p + 1]), phi, acc1);           \
+                        }                                                                               \
                     }                                                                                   \
                 }                                                                                       \
             }                                                                                           \
-            y[r] = wk_hsum8(_mm256_add_ps(acc0, acc1)) - accM;                                          \
+            y[r] = wk_hsum8(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3))) - wk_hsum8(accMv); \
         }                                                                                               \
     }
 

@@ -50,6 +50,17 @@ WK_INLINE static inline void wk_q45k_scale(const uint8_t *b, int c, float *dl, f
     *ml = wk_half(b + 2) * (float)m;
 }
 
+// q4_k/q5_k: the eight 6-bit scales and mins of a super-block as integers (wk_q45k_scale's unpacking).
+WK_INLINE static inline void wk_q45k_scales8(const uint8_t *b, uint8_t sc[8], uint8_t mn[8]) {
+    const uint8_t *s = b + 4;
+    for (int c = 0; c < 4; c++) {
+        sc[c] = s[c] & 63;
+        mn[c] = s[c + 4] & 63;
+        sc[c + 4] = (uint8_t)((s[c + 8] & 15) | ((s[c] >> 6) << 4));
+        mn[c + 4] = (uint8_t)((s[c + 8] >> 4) | ((s[c + 4] >> 6) << 4));
+    }
+}
+
 // q6_k group g (0..<16): d times the signed 8-bit scale.
 WK_INLINE static inline float wk_q6k_scale(const uint8_t *b, int g) {
     return wk_half(b + 208) * (float)((const int8_t *)(b + 192))[g];
