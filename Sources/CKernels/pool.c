@@ -6,9 +6,9 @@
 // bounded and the worker sleeps as before.
 //
 // wk_pool_run(n, fn, ctx) calls fn(ctx, 0) … fn(ctx, n − 1), each exactly once, the caller taking tasks
-// too, and returns when all have returned. One job at a time: a caller that finds the pool busy (another
-// thread's job, or a task that itself calls wk_pool_run) runs its tasks inline, so nesting and
-// concurrent callers are safe.
+// too, and returns when all have returned (jobs of more than 65,535 tasks run inline). One job at a
+// time: a caller that finds the pool busy (another thread's job, or a task that itself calls
+// wk_pool_run) runs its tasks inline, so nesting and concurrent callers are safe.
 #include "ckernels.h"
 #include <linux/futex.h>
 #include <pthread.h>
@@ -24,19 +24,22 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;  // held by the th
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER; // guards starting workers
 static _Atomic int pool_started = 0;                             // workers started
 
-// A job is claimed task by task through one 64-bit word: the job's generation in the high half, the next
-// task index in the low half. A worker claims a task only by a compare-and-swap that still sees the
-// generation it was woken for, so a worker that wakes late can never take (or read the parameters of) a
-// later job: the parameters below change only after every task of the current job has been counted.
+// A job is claimed task by task through one 64-bit word: the job's generation (32 bits), its task count
+// (16 bits) and the next task index (16 bits). A worker claims a task only by a compare-and-swap that
+// still sees the generation it was woken for and an index below that job's count, and reads the job's
+// function and context only after the claim succeeded: while a claimed task of job g has not been
+// counted, the caller cannot have moved on, so those are g's. (Reading the count or the function before
+// the claim is wrong: the caller writes the next job's parameters while the finished job's word is still
+// in place, and a late worker would run a task of the next job under the old word.)
 static _Atomic unsigned generation = 0;  // futex word: bumped for each job
-static _Atomic unsigned long work = 0;   // (generation << 32) | next task index
+static _Atomic unsigned long work = 0;   // (generation << 32) | (task count << 16) | next task index
 static _Atomic int sleepers = 0;         // workers asleep (or about to be) on generation
 static _Atomic long done_tasks = 0;
 static _Atomic unsigned done_flag = 0;   // futex word the caller sleeps on: 1 when every task has run
 static _Atomic int caller_sleeping = 0;
-// The job's parameters, written before its generation is published. Atomic (relaxed) because a late
-// worker may read them while the caller writes the next job's; it then claims nothing.
-static _Atomic long job_n = 0;
+// The job's parameters, written before its generation is published. Atomic (relaxed): a late worker may
+// read job_workers while the caller writes the next job's (it then claims nothing); fn and ctx are read
+// only after a claim has succeeded.
 static _Atomic int job_workers = 0;      // workers 1 ..< job_workers take part
 static _Atomic(wk_task_fn) job_fn = 0;
 static _Atomic(void *) job_ctx = 0;
@@ -62,19 +65,21 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-// Runs tasks of job `gen` until none is left to claim; returns how many this thread ran.
-static long take_tasks(unsigned gen) {
+// Runs tasks of job `gen` until none is left to claim; returns how many this thread ran, and the job's
+// task count in *n when it ran any.
+static long take_tasks(unsigned gen, long *n) {
     long ran = 0;
     unsigned long v = atomic_load_explicit(&work, memory_order_acquire);
     for (;;) {
         if ((unsigned)(v >> 32) != gen) break;
-        long t = (long)(v & 0xffffffffUL);
-        if (t >= atomic_load_explicit(&job_n, memory_order_relaxed)) break;
+        const long count = (long)((v >> 16) & 0xffffUL), t = (long)(v & 0xffffUL);
+        if (t >= count) break;
+        if (!atomic_compare_exchange_weak_explicit(&work, &v, v + 1, memory_order_acq_rel, memory_order_acquire)) continue;
         wk_task_fn fn = atomic_load_explicit(&job_fn, memory_order_relaxed);
         void *ctx = atomic_load_explicit(&job_ctx, memory_order_relaxed);
-        if (!atomic_compare_exchange_weak_explicit(&work, &v, v + 1, memory_order_acq_rel, memory_order_acquire)) continue;
         fn(ctx, t);
         ran++;
+        *n = count;
         v = atomic_load_explicit(&work, memory_order_acquire);
     }
     return ran;
@@ -108,8 +113,9 @@ static void *worker_main(void *arg) {
         seen = g;
         // job_workers is read before any claim; if the job has already ended, take_tasks claims nothing.
         if (index >= atomic_load_explicit(&job_workers, memory_order_relaxed)) continue;
-        long n = atomic_load_explicit(&job_n, memory_order_relaxed);
-        finish(take_tasks(g), n);
+        long n = 0;
+        const long ran = take_tasks(g, &n);
+        finish(ran, n);
     }
     return 0;
 }
@@ -131,25 +137,25 @@ static void start_workers(int want) {
 
 void wk_pool_run(long n, int threads, wk_task_fn fn, void *ctx) {
     if (n <= 0) return;
-    if (n == 1 || threads <= 1 || n > 0xffffffffL || in_pool || pthread_mutex_trylock(&pool_lock) != 0) {
+    if (n == 1 || threads <= 1 || n > 0xffffL || in_pool || pthread_mutex_trylock(&pool_lock) != 0) {
         for (long t = 0; t < n; t++) fn(ctx, t);
         return;
     }
     if (threads > WK_POOL_MAX) threads = WK_POOL_MAX;
     if (atomic_load(&pool_started) < threads - 1) start_workers(threads - 1);
     in_pool = 1;
-    atomic_store_explicit(&job_n, n, memory_order_relaxed);
     atomic_store_explicit(&job_fn, fn, memory_order_relaxed);
     atomic_store_explicit(&job_ctx, ctx, memory_order_relaxed);
     atomic_store_explicit(&job_workers, threads, memory_order_relaxed);
     atomic_store(&done_tasks, 0);
     atomic_store(&done_flag, 0);
     unsigned g = atomic_load(&generation) + 1;
-    atomic_store(&work, (unsigned long)g << 32);
+    atomic_store(&work, ((unsigned long)g << 32) | ((unsigned long)n << 16));
     atomic_store(&generation, g);
     if (atomic_load(&sleepers) > 0) futex_wake(&generation);
 
-    long ran = take_tasks(g);
+    long count = n;
+    long ran = take_tasks(g, &count);
     finish(ran, n);
     if (atomic_load(&done_flag) == 0) {
         long start = now_ns();
