@@ -5,6 +5,7 @@
 // misses the deadline means libhdf5 could not survive the file: the error names the file and the
 // signal, exit 2 like every other malformed input.
 
+import Synchronization
 import TensorCore
 #if canImport(Glibc)
     import Glibc
@@ -44,14 +45,55 @@ public enum HDF5Helper {
         SIGXCPU: "SIGXCPU", SIGTRAP: "SIGTRAP", SIGSYS: "SIGSYS", SIGXFSZ: "SIGXFSZ", SIGPIPE: "SIGPIPE",
     ]
 
-    /// The file's structure, resolved by the helper.
+    /// A file as `stat` describes it: device, inode, size, and the modification and status-change times
+    /// (ctime cannot be set back by the file's owner, and changes with every write).
+    struct FileIdentity: Hashable, Sendable {
+        let device: UInt64, inode: UInt64, size: Int64
+        let modified: [Int64], changed: [Int64]
+        let limits: [Int]
+
+        init?(path: String, limits: Limits) {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return nil }
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+            size = Int64(st.st_size)
+            modified = [Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec)]
+            changed = [Int64(st.st_ctim.tv_sec), Int64(st.st_ctim.tv_nsec)]
+            self.limits = [limits.addressSpace, limits.seconds]
+        }
+    }
+
+    /// The helper's answers for files opened by path in this process, by identity (at most 16): opening
+    /// the same unchanged file again decodes and checks the same answer without running libhdf5 again.
+    static let answers = Mutex<[FileIdentity: [UInt8]]>([:])
+
+    /// How many times the helper has been run for a structure (for tests).
+    static let structureRuns = Atomic<Int>(0)
+
+    /// The file's structure, resolved by the helper (or the answer it gave for the same unchanged file
+    /// earlier in this process; every answer is decoded and checked against the file again).
     static func structure(path: String, fileSize: Int, descriptor: Int32?) throws -> HDF5Structure {
+        let limits = structureLimits
+        let before = descriptor == nil ? FileIdentity(path: path, limits: limits) : nil
+        if let before, let cached = answers.withLock({ $0[before] }) {
+            return try HDF5Structure.decode(cached, path: path, fileSize: fileSize)
+        }
         var out: [UInt8] = []
+        structureRuns.add(1, ordering: .relaxed)
         try run(
-            ["structure", path], path: path, what: "the file structure", limits: structureLimits, maxOutput: 256 << 20,
+            ["structure", path], path: path, what: "the file structure", limits: limits, maxOutput: 256 << 20,
             descriptor: descriptor
         ) { piece in out.append(contentsOf: piece) }
-        return try HDF5Structure.decode(out, path: path, fileSize: fileSize)
+        let structure = try HDF5Structure.decode(out, path: path, fileSize: fileSize)
+        // Kept only when the file did not change while the helper read it.
+        if let before, FileIdentity(path: path, limits: limits) == before {
+            answers.withLock { a in
+                if a.count >= 16 { a.removeAll() }
+                a[before] = out
+            }
+        }
+        return structure
     }
 
     /// One dataset's bytes, read by the helper through libhdf5, into `dst` (exactly its size).
