@@ -82,26 +82,8 @@ void wk_quantize_act8(const float *x, long cols, void *act) {
 
 #define wk_h2f wk_half
 
-// Block types: bytes per block, offset subtracted from the level (o), whether a min follows d.
-static inline int wk_blk_bytes(int type) {
-    switch (type) {
-    case WK_Q8_0: return 34;
-    case WK_Q4_0: return 18;
-    case WK_Q4_1: return 20;
-    case WK_Q5_0: return 22;
-    case WK_Q5_1: return 24;
-    default: return 0;
-    }
-}
-
-static inline int wk_kblk_bytes(int type) {
-    switch (type) {
-    case WK_Q4_K: return 144;
-    case WK_Q5_K: return 176;
-    case WK_Q6_K: return 210;
-    default: return 0;
-    }
-}
+// The K-quants the 8-bit kernels read (q2_k and q3_k are not among them).
+static inline int wk_act8_kquant(int type) { return type == WK_Q4_K || type == WK_Q5_K || type == WK_Q6_K; }
 
 // ---------------------------------------------------------------------------------------------
 // Portable version.
@@ -169,7 +151,7 @@ static inline float wk_kgroup_c(int type, const uint8_t *b, int c, const int8_t 
 }
 
 static void wk_gemv8_k_c(int type, const uint8_t *w, long cols, long nrows, wk_act8 a, float *y) {
-    const long ns = cols / 256, bb = wk_kblk_bytes(type);
+    const long ns = cols / 256, bb = wk_kblock_bytes(type);
     for (long r = 0; r < nrows; r++) {
         const uint8_t *row = w + r * ns * bb;
         float acc = 0, accM = 0;
@@ -183,7 +165,7 @@ static void wk_gemv8_k_c(int type, const uint8_t *w, long cols, long nrows, wk_a
 }
 
 static void wk_gemv8_c(int type, const uint8_t *w, long cols, long nrows, wk_act8 a, float *y) {
-    const long nb = cols / 32, bb = wk_blk_bytes(type);
+    const long nb = cols / 32, bb = wk_block_bytes(type);
     const int off = type == WK_Q4_0 ? 8 : (type == WK_Q5_0 ? 16 : 0);
     const int hasMin = type == WK_Q4_1 || type == WK_Q5_1;
     for (long r = 0; r < nrows; r++) {
@@ -270,7 +252,7 @@ WK_INLINE WK_VNNI static inline __m256i wk_idot_vnni(__m256i u, __m256i q) {
 // One row loop per version and type: two blocks per step into two accumulators.
 #define WK_GEMV8_BODY(IDOT, type)                                                                       \
     {                                                                                                   \
-        const long nb = cols / 32, bb = wk_blk_bytes(type);                                             \
+        const long nb = cols / 32, bb = wk_block_bytes(type);                                             \
         for (long r = 0; r < nrows; r++) {                                                              \
             const uint8_t *row = w + r * nb * bb;                                                       \
             __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                              \
@@ -310,7 +292,7 @@ WK_GEMV8_VERSION(wk_gemv8_vnni, WK_VNNI, wk_idot_vnni)
 #define WK_I8X8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p))))
 #define WK_GEMV8_K_BODY(IDOT, type)                                                                     \
     {                                                                                                   \
-        const long ns = cols / 256, bb = wk_kblk_bytes(type);                                           \
+        const long ns = cols / 256, bb = wk_kblock_bytes(type);                                           \
         const __m256i m4 = _mm256_set1_epi8(15);                                                        \
         for (long r = 0; r < nrows; r++) {                                                              \
             const uint8_t *row = w + r * ns * bb;                                                       \
@@ -403,7 +385,7 @@ int wk_act8_best_level(void) {
     return 0;
 }
 
-int wk_act8_supported(int type) { return wk_blk_bytes(type) > 0 || wk_kblk_bytes(type) > 0; }
+int wk_act8_supported(int type) { return wk_block_bytes(type) > 0 || wk_act8_kquant(type); }
 
 void wk_stored_gemv_act8(int type, const void *weights, long cols, long row0, long nrows, const void *act, float *y, int level) {
     static int best = -1;
@@ -415,7 +397,7 @@ void wk_stored_gemv_act8(int type, const void *weights, long cols, long row0, lo
     if (level < 0 || level > b) level = b;
     const wk_act8 a = wk_act8_parts(act, cols);
     const uint8_t *w = (const uint8_t *)weights + row0 * wk_stored_row_bytes(type, cols);
-    if (wk_kblk_bytes(type) > 0) {
+    if (wk_act8_kquant(type)) {
 #if WK_X86
         if (level == 2) {
             wk_gemv8_k_vnni(type, w, cols, nrows, a, y);

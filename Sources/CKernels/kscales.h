@@ -1,5 +1,5 @@
-// Shared by storedkernels.c and int8gemv.c (private to CKernels): the f16 read and the per-group scales
-// of the K-quants (block layouts in storedkernels.c).
+// Shared by storedkernels.c and int8gemv.c (private to CKernels): block sizes, the f16 read and the
+// per-group scales of the K-quants (block layouts in storedkernels.c).
 #ifndef WEIGHTKIT_KSCALES_H
 #define WEIGHTKIT_KSCALES_H
 #include <stdint.h>
@@ -8,6 +8,29 @@
 #ifndef WK_INLINE
 #define WK_INLINE __attribute__((always_inline))
 #endif
+
+// Bytes per block: 32-element types (q8_0, q4_0, q4_1, q5_0, q5_1), 256-element K-quants; 0 otherwise.
+static inline long wk_block_bytes(int type) {
+    switch (type) {
+    case WK_Q8_0: return 34;
+    case WK_Q4_0: return 18;
+    case WK_Q4_1: return 20;
+    case WK_Q5_0: return 22;
+    case WK_Q5_1: return 24;
+    default: return 0;
+    }
+}
+
+static inline long wk_kblock_bytes(int type) {
+    switch (type) {
+    case WK_Q2_K: return 84;
+    case WK_Q3_K: return 110;
+    case WK_Q4_K: return 144;
+    case WK_Q5_K: return 176;
+    case WK_Q6_K: return 210;
+    default: return 0;
+    }
+}
 
 WK_INLINE static inline float wk_half(const uint8_t *p) {
     _Float16 h;

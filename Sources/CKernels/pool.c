@@ -173,5 +173,3 @@ void wk_pool_run(long n, int threads, wk_task_fn fn, void *ctx) {
     in_pool = 0;
     pthread_mutex_unlock(&pool_lock);
 }
-
-int wk_pool_workers(void) { return atomic_load(&pool_started); }

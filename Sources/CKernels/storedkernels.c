@@ -162,17 +162,6 @@ __attribute__((always_inline)) static inline void wk_kquant_chunk(int type, cons
     }
 }
 
-static inline long wk_kblock_bytes(int type) {
-    switch (type) {
-    case WK_Q2_K: return 84;
-    case WK_Q3_K: return 110;
-    case WK_Q4_K: return 144;
-    case WK_Q5_K: return 176;
-    case WK_Q6_K: return 210;
-    default: return 0;
-    }
-}
-
 // One K-quant row decoded, chunk by chunk (bit-identical to the reference dequantizer).
 #define WK_KQUANT_DECODE(T)                                                                       \
     WK_INLINE static inline void wk_kdecode_##T(const uint8_t *row, long cols, float *out) {                \
@@ -294,17 +283,6 @@ WK_INLINE static inline float wk_kdot_WK_Q6_K(const uint8_t *row, long cols, con
         }
     }
     return wk_lanes_sum(lanes, 16);
-}
-
-static inline long wk_block_bytes(int type) {
-    switch (type) {
-    case WK_Q8_0: return 34;
-    case WK_Q4_0: return 18;
-    case WK_Q4_1: return 20;
-    case WK_Q5_0: return 22;
-    case WK_Q5_1: return 24;
-    default: return 0;
-    }
 }
 
 WK_CLONES void wk_stored_decode_rows(int type, const void *weights, long cols, long row0, long nrows, float *out) {

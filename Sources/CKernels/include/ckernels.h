@@ -51,7 +51,5 @@ typedef void (*wk_task_fn)(void *ctx, long t);
 /// (started on first use; they spin briefly between jobs, then sleep); returns when all have run. A call
 /// from inside a task, or while another thread's job runs, runs its tasks inline (pool.c).
 void wk_pool_run(long n, int threads, wk_task_fn fn, void *ctx);
-/// Workers started so far.
-int wk_pool_workers(void);
 
 #endif
