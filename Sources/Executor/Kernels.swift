@@ -130,7 +130,7 @@ enum Kernels {
         if parts <= 1 { return activation(kind, x, count: count, into: y) }
         let xa = Int(bitPattern: x), ya = Int(bitPattern: y)
         let chunk = (count + parts - 1) / parts
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
+        WorkerPool.run(parts) { p in
             let lo = p * chunk, n = min(count, lo + chunk) - lo
             guard n > 0 else { return }
             activation(kind, UnsafePointer<Float>(bitPattern: xa)! + lo, count: n, into: UnsafeMutablePointer<Float>(bitPattern: ya)! + lo)
