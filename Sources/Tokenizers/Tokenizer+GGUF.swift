@@ -35,6 +35,10 @@ extension Tokenizer {
         guard types.count == tokens.count else {
             throw fail("tokenizer.ggml.token_type has \(types.count) entries but tokenizer.ggml.tokens has \(tokens.count)")
         }
+        // llama.cpp stores a token type as int32; a value outside it is no type at all.
+        if let (i, t) = types.enumerated().first(where: { Int32(exactly: $0.element) == nil }) {
+            throw fail("tokenizer.ggml.token_type[\(i)] = \(t) is not a 32-bit token type")
+        }
         func tokenId(_ key: String) throws(TokenizerError) -> Int? {
             guard let v = md[key] else { return nil }
             guard let id = v.int else { throw fail("\(key) is not an integer") }

@@ -7,6 +7,7 @@
 
 import Foundation
 import Testing
+import TensorCore
 import TestSupport
 @testable import Tokenizers
 
@@ -471,6 +472,30 @@ import TestSupport
         #expect(refusal(["x", "<0x00>"], [0, 0], [1, 6], byteFallback: true) == "v.gguf: no piece has type unknown and there is no byte piece for 0x01, so that byte cannot be encoded")
         #expect(refusal(["<unk>", "a"], [0, .nan], [2, 1]) == "v.gguf: piece 1 'a' has a NaN score, which leaves the merge order undefined")
         #expect(refusal(["<unk>", "a"], [0, 0], [2, 1]) == nil)
+    }
+
+    /// A token type outside int32 (found by fuzzing `gguf-tokenizer`: it trapped converting to Int32) is
+    /// refused by name, for both models and both ways of handing the arrays over.
+    @Test func ggufTokenTypeOutsideInt32IsRefused() {
+        for model in ["llama", "gpt2"] {
+            for packed in [false, true] {
+                let types: [Double] = [2, 1, Double(1 << 40)]
+                let md = Metadata([
+                    MetadataEntry("tokenizer.ggml.model", .string(model)),
+                    MetadataEntry("tokenizer.ggml.tokens", .array(.string, ["<unk>", "a", "b"].map { .string($0) })),
+                    MetadataEntry("tokenizer.ggml.token_type", .array(.int64, packed ? [] : types.map { .int64(Int64($0)) })),
+                ])
+                let utf8 = Array("<unk>ab".utf8), ends = [5, 6, 7]
+                do {
+                    _ = try Tokenizer.fromGGUF(
+                        md, path: "v.gguf", strings: { packed && $0 == "tokenizer.ggml.tokens" ? (utf8, ends) : nil },
+                        numbers: { packed && $0 == "tokenizer.ggml.token_type" ? types : nil })
+                    Issue.record("\(model): a token type of 2^40 was accepted")
+                } catch {
+                    #expect(error.description == "v.gguf: tokenizer.ggml.token_type[2] = 1099511627776 is not a 32-bit token type")
+                }
+            }
+        }
     }
 
     // MARK: llama.cpp's LLaMA SentencePiece vocabulary
