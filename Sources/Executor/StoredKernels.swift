@@ -5,7 +5,11 @@
 //                        once, then integer dot products per block (C, wk_stored_gemv_act8; the default, as
 //                        in llama.cpp; off with WEIGHTKIT_F32_ACTIVATIONS=1); other dtypes, or with it off:
 //                        a fused decode-and-dot per row in float32 (wk_stored_gemv). Rows split across threads.
-//   many tokens          panels of rows decoded into a small float32 buffer that stays in cache, each
+//   many tokens          the same dtypes: every row quantised as above, then an integer GEMM over panels
+//                        of eight weight rows decoded to 8-bit levels (C, wk_stored_gemm_act8; where the
+//                        CPU has AVX2, off with WEIGHTKIT_INT8_PREFILL=0 or WEIGHTKIT_F32_ACTIVATIONS=1), so a
+//                        prefill computes what decoding its tokens one by one would; other dtypes, or with it
+//                        off: panels of rows decoded into a small float32 buffer that stays in cache, each
 //                        multiplied by OpenBLAS sgemm into its columns of the output
 //   embedding            only the looked-up rows are decoded
 //
@@ -109,6 +113,9 @@ extension Kernels {
             if let bias { for j in 0..<outF { y[j] += bias[j] } }
             return
         }
+        if int8Activations, int8Prefill, wk_act8_gemm_supported(w.type) != 0 {
+            return linearStoredInt8(x, rows: rows, weight: w, bias: bias, into: y, level: level)
+        }
         // Panels dealt round-robin to the workers, each decoding into its own buffer and calling
         // single-threaded sgemm (WorkerPool); with WEIGHTKIT_BLAS_POOL=openblas one thread decodes and
         // OpenBLAS threads each sgemm.
@@ -126,6 +133,45 @@ extension Kernels {
                     CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(inF), 1, x, Int32(inF), panel, Int32(inF), 0,
                     y + r0, Int32(outF))
             }
+        }
+        if let bias {
+            for r in 0..<rows { for j in 0..<outF { y[r * outF + j] += bias[j] } }
+        }
+    }
+
+    /// Whether many-token products of the types the 8-bit GEMM reads go through it (default, where the CPU
+    /// has AVX2; WEIGHTKIT_INT8_PREFILL=0 keeps the float32 panels and sgemm, for comparisons).
+    static let int8Prefill = ProcessInfo.processInfo.environment["WEIGHTKIT_INT8_PREFILL"] != "0"
+
+    /// y[T, out] = x̂[T, in] · Wᵀ (+ b) with every row of x quantised to 8 bits per block of 32, as the
+    /// one-token product quantises it: the records are made in parallel by token, then each worker takes a
+    /// range of rows (a multiple of eight) and runs every token over it (wk_stored_gemm_act8).
+    static func linearStoredInt8(
+        _ x: UnsafePointer<Float>, rows: Int, weight w: StoredMatrix, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
+        level: Int32
+    ) {
+        let outF = w.rows, inF = w.cols
+        let stride = wk_act8_rows_stride(inF)
+        let acts = UnsafeMutableRawPointer.allocate(byteCount: rows * stride, alignment: 64)
+        defer { acts.deallocate() }
+        let xAddress = Int(bitPattern: x), yAddress = Int(bitPattern: y), actAddress = Int(bitPattern: acts)
+        let qThreads = min(WorkerPool.threads, max(1, rows / 8))
+        let qChunk = (rows + qThreads - 1) / qThreads
+        WorkerPool.run(qThreads) { t in
+            let r0 = t * qChunk, n = min(qChunk, rows - r0)
+            guard n > 0 else { return }
+            wk_quantize_act8_rows(UnsafePointer<Float>(bitPattern: xAddress)!, r0, n, inF, UnsafeMutableRawPointer(bitPattern: actAddress)!)
+        }
+        let threads = min(WorkerPool.threads, max(1, outF / 32))
+        let chunk = ((outF + threads - 1) / threads + 7) / 8 * 8
+        WorkerPool.run(threads) { t in
+            let r0 = t * chunk, n = min(chunk, outF - r0)
+            guard n > 0 else { return }
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: wk_gemm8_scratch_bytes(inF), alignment: 64)
+            defer { scratch.deallocate() }
+            wk_stored_gemm_act8(
+                w.type, w.base, inF, r0, n, UnsafeRawPointer(bitPattern: actAddress)!, rows,
+                UnsafeMutablePointer<Float>(bitPattern: yAddress)! + r0, outF, scratch, level)
         }
         if let bias {
             for r in 0..<rows { for j in 0..<outF { y[r * outF + j] += bias[j] } }

@@ -178,6 +178,62 @@ import Testing
         }
     }
 
+    @Test("GEMM with 8-bit activations (prefill): every token's row is the one-token product's, every kernel version",
+          arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k], [3, 8])
+    func int8Prefill(_ dtype: DType, blocks: Int) throws {
+        // 67 rows: eight-row panels with a remainder of three, split between workers; 2, 5 and 9 tokens: the
+        // four-token tiles and the single tokens after them.
+        let outF = 67, inF = dtype.blockSize * blocks
+        let (bytes, w) = try Self.matrix(dtype, rows: outF, cols: inF, seed: 5)
+        let m = Self.stored(dtype, bytes, rows: outF, cols: inF)
+        let bias = (0..<outF).map { Float($0 % 5) * 0.5 - 1 }
+        var state: UInt64 = 11
+        for tokens in [2, 5, 9] {
+            let x: [Float] = (0..<(tokens * inF)).map { i in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                let u = Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
+                return u * [1, 0, 40, 0.01, 3, 7, 0.5, 100][(i / 32 + i / inF) % 8]
+            }
+            // Σ|w·x| per output: the float sums of the two sides differ by at most ~2·inF·ε of it.
+            var bound = [Double](repeating: 0, count: tokens * outF)
+            for t in 0..<tokens {
+                for o in 0..<outF {
+                    var mag = abs(Double(bias[o]))
+                    for i in 0..<inF { mag += abs(Double(w[o * inF + i]) * Double(x[t * inF + i])) }
+                    bound[t * outF + o] = 2 * mag * Double(inF) * 6e-8 + 1e-30
+                }
+            }
+            for level in Self.levels {
+                var ref = [Float](repeating: .nan, count: tokens * outF), y = ref
+                x.withUnsafeBufferPointer { xp in
+                    bias.withUnsafeBufferPointer { bp in
+                        for t in 0..<tokens {
+                            ref.withUnsafeMutableBufferPointer {
+                                Kernels.linearStored(
+                                    xp.baseAddress! + t * inF, rows: 1, weight: m, bias: bp.baseAddress!, into: $0.baseAddress! + t * outF,
+                                    int8Activations: true, level: level)
+                            }
+                        }
+                        y.withUnsafeMutableBufferPointer {
+                            Kernels.linearStoredInt8(xp.baseAddress!, rows: tokens, weight: m, bias: bp.baseAddress!, into: $0.baseAddress!, level: level)
+                        }
+                    }
+                }
+                let worst = (0..<(tokens * outF)).map { abs(Double(y[$0]) - Double(ref[$0])) / bound[$0] }.max()!
+                #expect(worst <= 1, "\(dtype.rawValue) level \(level), \(tokens) tokens: \(worst)× the float-order bound")
+            }
+            // The executor's path for many tokens is this GEMM wherever the CPU runs it.
+            if ActivationRounding.eightBit(dtype, rows: tokens) {
+                var a = [Float](repeating: .nan, count: tokens * outF), b = a
+                x.withUnsafeBufferPointer { xp in
+                    a.withUnsafeMutableBufferPointer { Kernels.linearStored(xp.baseAddress!, rows: tokens, weight: m, bias: nil, into: $0.baseAddress!) }
+                    b.withUnsafeMutableBufferPointer { Kernels.linearStoredInt8(xp.baseAddress!, rows: tokens, weight: m, bias: nil, into: $0.baseAddress!, level: -1) }
+                }
+                #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "\(dtype.rawValue): linearStored did not take the 8-bit GEMM")
+            }
+        }
+    }
+
     @Test("GEMV with 8-bit activations: a NaN or an infinity in the activation row reaches every output, as in float32",
           arguments: [DType.q8_0, .q4_1, .q6_k])
     func int8NonFinite(_ dtype: DType) throws {

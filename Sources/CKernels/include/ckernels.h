@@ -45,6 +45,22 @@ int wk_act8_best_level(void);
 /// it runs the best).
 void wk_stored_gemv_act8(int type, const void *weights, long cols, long row0, long nrows, const void *act, float *y, int level);
 
+/// Bytes of one token's record for wk_stored_gemm_act8 (its wk_quantize_act8 row, then Σq per 16), a
+/// multiple of 64.
+long wk_act8_rows_stride(long cols);
+/// Rows row0 ..< row0 + nrows of x ([rows, cols] float32) quantised into their records in acts (record r at
+/// r·wk_act8_rows_stride(cols)), each as wk_quantize_act8 quantises it.
+void wk_quantize_act8_rows(const float *x, long row0, long nrows, long cols, void *acts);
+/// Bytes of the scratch buffer wk_stored_gemm_act8 needs for rows of `cols` elements.
+long wk_gemm8_scratch_bytes(long cols);
+/// Whether the prefill GEMM runs `type` on this CPU with an integer kernel (AVX2 or VNNI).
+int wk_act8_gemm_supported(int type);
+/// y[t·ldy + r] = Σ_c W[row0 + r][c]·x̂_t[c] for r < nrows, t < ntok, the ntok token records in acts
+/// (wk_quantize_act8_rows): for each token what wk_stored_gemv_act8 computes, up to the order of the float
+/// sums. Rows are taken eight at a time into an interleaved panel of 8-bit levels (int8gemm.c). `level`:
+/// 2 VNNI, 1 AVX2, 0 the one-token kernel token by token; −1 the best this CPU runs.
+void wk_stored_gemm_act8(int type, const void *weights, long cols, long row0, long nrows, const void *acts, long ntok,
+                         float *y, long ldy, void *scratch, int level);
 /// A task of a parallel job: fn(ctx, t) for task t.
 typedef void (*wk_task_fn)(void *ctx, long t);
 /// fn(ctx, 0) … fn(ctx, n − 1), each once, on the calling thread and up to threads − 1 persistent workers
