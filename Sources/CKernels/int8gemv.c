@@ -49,10 +49,7 @@ static inline wk_act8 wk_act8_parts(const void *act, long cols) {
     return a;
 }
 
-#if defined(__x86_64__) && defined(__clang__)
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
-void wk_quantize_act8(const float *x, long cols, void *act) {
+static void wk_quantize_act8_c(const float *x, long cols, void *act) {
     const long nb = cols / 32;
     float *d = (float *)act, *dsum = d + 2 * nb;
     int32_t *isums = (int32_t *)(void *)(d + nb);
@@ -66,10 +63,13 @@ void wk_quantize_act8(const float *x, long cols, void *act) {
             const float a = fabsf(xb[j]);
             amax = (a > amax || a != a) ? a : amax;
         }
-        const float db = amax / 127, inv = amax > 0 && amax <= 3.4e38f ? 127 / amax : 0;
+        // A block below 2^-100 (subnormal values among them) is scaled up by 2^100 first, exactly, so that
+        // 127/amax stays finite (it overflowed for amax below ~3.7e-37 and the levels were undefined).
+        const float up = amax < 0x1p-100f ? 0x1p100f : 1;
+        const float db = amax / 127, inv = amax > 0 && amax <= 3.4e38f ? 127 / (amax * up) : 0;
         int isum = 0;
         for (int j = 0; j < 32; j++) {
-            const float r = __builtin_rintf(xb[j] * inv);  // to nearest, ties to even
+            const float r = __builtin_rintf(xb[j] * up * inv);  // to nearest, ties to even
             const int v = r == r ? (int)r : 0;
             q[32 * b + j] = (int8_t)v;
             isum += v;
@@ -81,6 +81,73 @@ void wk_quantize_act8(const float *x, long cols, void *act) {
 }
 
 #define wk_h2f wk_half
+#if WK_X86
+// The same quantisation eight lanes at a time: the same products x·(127/amax), rounded to nearest even by
+// vcvtps2dq as rintf rounds them, so the levels and scales are bit for bit the portable version's. A
+// block whose scale is not a positive finite number (all zero, or holding a NaN or an infinity) gets
+// levels 0, as there.
+__attribute__((target("avx2,fma,f16c"))) static void wk_quantize_act8_avx2(const float *x, long cols, void *act) {
+    const long nb = cols / 32;
+    float *d = (float *)act, *dsum = d + 2 * nb;
+    int32_t *isums = (int32_t *)(void *)(d + nb);
+    int8_t *q = (int8_t *)(d + 3 * nb);
+    const __m256 absMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (long b = 0; b < nb; b++) {
+        const float *xb = x + 32 * b;
+        __m256 v[4], m = _mm256_setzero_ps(), nan = _mm256_setzero_ps();
+        for (int i = 0; i < 4; i++) {
+            v[i] = _mm256_loadu_ps(xb + 8 * i);
+            m = _mm256_max_ps(m, _mm256_and_ps(v[i], absMask));
+            nan = _mm256_or_ps(nan, _mm256_cmp_ps(v[i], v[i], _CMP_UNORD_Q));
+        }
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_movehdup_ps(h));
+        float amax = _mm_cvtss_f32(h);
+        if (_mm256_movemask_ps(nan)) amax = __builtin_nanf("");
+        const float up = amax < 0x1p-100f ? 0x1p100f : 1;
+        const float db = amax / 127, inv = amax > 0 && amax <= 3.4e38f ? 127 / (amax * up) : 0;
+        int isum = 0;
+        if (inv == 0) {
+            memset(q + 32 * b, 0, 32);
+        } else {
+            const __m256 s = _mm256_set1_ps(inv), upv = _mm256_set1_ps(up);
+            __m256i l[4];
+            for (int i = 0; i < 4; i++) l[i] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_mul_ps(v[i], upv), s));
+            __m256i t = _mm256_add_epi32(_mm256_add_epi32(l[0], l[1]), _mm256_add_epi32(l[2], l[3]));
+            __m128i u = _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+            u = _mm_add_epi32(u, _mm_shuffle_epi32(u, 0x4e));
+            u = _mm_add_epi32(u, _mm_shuffle_epi32(u, 0xb1));
+            isum = _mm_cvtsi128_si32(u);
+            const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(l[0], l[1]), _mm256_packs_epi32(l[2], l[3]));
+            _mm256_storeu_si256((__m256i *)(void *)(q + 32 * b), _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+        }
+        d[b] = db;
+        isums[b] = isum;
+        dsum[b] = db * (float)isum;
+    }
+}
+#endif
+
+void wk_quantize_act8_at(const float *x, long cols, void *act, int level) {
+    static int best = -1;
+    int b = __atomic_load_n(&best, __ATOMIC_RELAXED);
+    if (b < 0) {
+        b = wk_act8_best_level();
+        __atomic_store_n(&best, b, __ATOMIC_RELAXED);
+    }
+    if (level < 0 || level > b) level = b;
+#if WK_X86
+    if (level >= 1) {
+        wk_quantize_act8_avx2(x, cols, act);
+        return;
+    }
+#endif
+    wk_quantize_act8_c(x, cols, act);
+}
+
+void wk_quantize_act8(const float *x, long cols, void *act) { wk_quantize_act8_at(x, cols, act, -1); }
+
 
 // The K-quants the 8-bit kernels read (q2_k and q3_k are not among them).
 static inline int wk_act8_kquant(int type) { return type == WK_Q4_K || type == WK_Q5_K || type == WK_Q6_K; }

@@ -145,7 +145,7 @@ extension Kernels {
 
     /// y[T, out] = x̂[T, in] · Wᵀ (+ b) with every row of x quantised to 8 bits per block of 32, as the
     /// one-token product quantises it: the records are made in parallel by token, then each worker takes a
-    /// range of rows (a multiple of eight) and runs every token over it (wk_stored_gemm_act8).
+    /// range of rows (a multiple of sixteen, the widest panel) and runs every token over it (wk_stored_gemm_act8).
     static func linearStoredInt8(
         _ x: UnsafePointer<Float>, rows: Int, weight w: StoredMatrix, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
         level: Int32
@@ -163,7 +163,7 @@ extension Kernels {
             wk_quantize_act8_rows(UnsafePointer<Float>(bitPattern: xAddress)!, r0, n, inF, UnsafeMutableRawPointer(bitPattern: actAddress)!)
         }
         let threads = min(WorkerPool.threads, max(1, outF / 32))
-        let chunk = ((outF + threads - 1) / threads + 7) / 8 * 8
+        let chunk = ((outF + threads - 1) / threads + 15) / 16 * 16
         WorkerPool.run(threads) { t in
             let r0 = t * chunk, n = min(chunk, outF - r0)
             guard n > 0 else { return }

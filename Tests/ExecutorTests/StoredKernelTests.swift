@@ -1,5 +1,6 @@
 // The stored-dtype kernels against the reference path: every weight widened by TensorCore's
 // dequantizers (bit-identical to gguf-py's), then float32 arithmetic in double for the expected sums.
+import CKernels
 import Foundation
 import TensorCore
 import Testing
@@ -181,7 +182,7 @@ import Testing
     @Test("GEMM with 8-bit activations (prefill): every token's row is the one-token product's, every kernel version",
           arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k], [3, 8])
     func int8Prefill(_ dtype: DType, blocks: Int) throws {
-        // 67 rows: eight-row panels with a remainder of three, split between workers; 2, 5 and 9 tokens: the
+        // 67 rows: eight- and sixteen-row panels with a remainder, split between workers; 2, 5 and 9 tokens: the
         // four-token tiles and the single tokens after them.
         let outF = 67, inF = dtype.blockSize * blocks
         let (bytes, w) = try Self.matrix(dtype, rows: outF, cols: inF, seed: 5)
@@ -203,15 +204,16 @@ import Testing
                     bound[t * outF + o] = 2 * mag * Double(inF) * 6e-8 + 1e-30
                 }
             }
-            for level in Self.levels {
+            for level in Int32(0)...wk_act8_gemm_best_level() {
                 var ref = [Float](repeating: .nan, count: tokens * outF), y = ref
+                let gemvLevel = min(level, Self.levels.last!)
                 x.withUnsafeBufferPointer { xp in
                     bias.withUnsafeBufferPointer { bp in
                         for t in 0..<tokens {
                             ref.withUnsafeMutableBufferPointer {
                                 Kernels.linearStored(
                                     xp.baseAddress! + t * inF, rows: 1, weight: m, bias: bp.baseAddress!, into: $0.baseAddress! + t * outF,
-                                    int8Activations: true, level: level)
+                                    int8Activations: true, level: gemvLevel)
                             }
                         }
                         y.withUnsafeMutableBufferPointer {
@@ -232,6 +234,34 @@ import Testing
                 #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "\(dtype.rawValue): linearStored did not take the 8-bit GEMM")
             }
         }
+    }
+
+    @Test("8-bit activations: the AVX2 quantiser writes the portable one's bytes (ties, zeros, huge, tiny, NaN, infinity)")
+    func int8QuantiserVersions() throws {
+        guard wk_act8_best_level() >= 1 else { return }
+        var state: UInt64 = 99
+        let cols = 32 * 40
+        var x: [Float] = (0..<cols).map { i in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let u = Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
+            return u * [1, 0, 3e38, 1e-40, 127, 2.5, 1e-3, 65504][(i / 32) % 8]
+        }
+        // Exact halves of the step (ties to even), a NaN, an infinity, a negative zero block.
+        for j in 0..<32 { x[8 * 32 + j] = Float(j) - 15.5 }
+        x[9 * 32 + 3] = .nan
+        x[10 * 32 + 30] = -.infinity
+        for j in 0..<32 { x[11 * 32 + j] = -0.0 }
+        let n = Int(wk_act8_bytes(cols))
+        var a = [UInt8](repeating: 1, count: n), b = [UInt8](repeating: 2, count: n)
+        x.withUnsafeBufferPointer { xp in
+            a.withUnsafeMutableBytes { wk_quantize_act8_at(xp.baseAddress!, cols, $0.baseAddress!, 0) }
+            b.withUnsafeMutableBytes { wk_quantize_act8_at(xp.baseAddress!, cols, $0.baseAddress!, 1) }
+        }
+        #expect(a == b, "first difference at byte \(zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? -1)")
+        // The subnormal block (3) is quantised like any other: its largest value gets level ±127 (before the
+        // 2^100 scaling, 127/amax overflowed and the levels were undefined).
+        let q3 = a[(12 * 40 + 96)..<(12 * 40 + 128)].map { Int(Int8(bitPattern: $0)) }
+        #expect(q3.map(abs).max() == 127, "\(q3)")
     }
 
     @Test("GEMV with 8-bit activations: a NaN or an infinity in the activation row reaches every output, as in float32",

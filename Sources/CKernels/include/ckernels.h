@@ -36,6 +36,8 @@ void wk_half_decode_cols(int type, const void *weights, long rows, long cols, lo
 long wk_act8_bytes(long cols);
 /// x[0..<cols] quantised into act (wk_act8_bytes(cols) bytes): per block of 32, d = max|x|/127, q = round(x/d).
 void wk_quantize_act8(const float *x, long cols, void *act);
+/// The same with a chosen version (1 AVX2, 0 portable C; −1 the best this CPU runs): the bytes are the same.
+void wk_quantize_act8_at(const float *x, long cols, void *act, int level);
 /// Whether wk_stored_gemv_act8 reads `type` (q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k).
 int wk_act8_supported(int type);
 /// The fastest version this CPU runs: 2 AVX-512 VNNI, 1 AVX2+FMA, 0 portable C.
@@ -55,10 +57,13 @@ void wk_quantize_act8_rows(const float *x, long row0, long nrows, long cols, voi
 long wk_gemm8_scratch_bytes(long cols);
 /// Whether the prefill GEMM runs `type` on this CPU with an integer kernel (AVX2 or VNNI).
 int wk_act8_gemm_supported(int type);
+/// The fastest version of wk_stored_gemm_act8 this CPU runs (3, 1 or 0; see there).
+int wk_act8_gemm_best_level(void);
 /// y[t·ldy + r] = Σ_c W[row0 + r][c]·x̂_t[c] for r < nrows, t < ntok, the ntok token records in acts
 /// (wk_quantize_act8_rows): for each token what wk_stored_gemv_act8 computes, up to the order of the float
-/// sums. Rows are taken eight at a time into an interleaved panel of 8-bit levels (int8gemm.c). `level`:
-/// 2 VNNI, 1 AVX2, 0 the one-token kernel token by token; −1 the best this CPU runs.
+/// sums. Rows are taken eight (or sixteen) at a time into an interleaved panel of 8-bit levels (int8gemm.c).
+/// `level`: 3 VNNI on 512-bit vectors, 2 VNNI on 256-bit vectors, 1 AVX2, 0 the one-token kernel token by
+/// token; −1 the best this CPU runs.
 void wk_stored_gemm_act8(int type, const void *weights, long cols, long row0, long nrows, const void *acts, long ntok,
                          float *y, long ldy, void *scratch, int level);
 /// A task of a parallel job: fn(ctx, t) for task t.
