@@ -7,13 +7,14 @@ import TensorCore
 
 /// Whether the executor, as configured by the environment, rounds a product's activation row to int8.
 public enum ActivationRounding {
-    /// True when a product over `rows` rows of a weight stored as `dtype` goes through the 8-bit kernels:
-    /// a dtype they support (q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k); one row, or many where the CPU runs
-    /// the 8-bit GEMM (AVX2) and WEIGHTKIT_INT8_PREFILL=0 is not set (or WEIGHTKIT_INT8_EVERY_ROW=1); and neither
-    /// WEIGHTKIT_F32_ACTIVATIONS=1 nor WEIGHTKIT_WIDEN=1.
+    /// True when a product over `rows` rows of a weight stored as `dtype` goes through the 8-bit kernels in an
+    /// executor made with `int8Prefill: false` (verify's and compare's): one row (or WEIGHTKIT_INT8_EVERY_ROW=1),
+    /// a dtype they support (q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k), and neither
+    /// WEIGHTKIT_F32_ACTIVATIONS=1 nor WEIGHTKIT_WIDEN=1. (Executors for run, generate and bench also take the
+    /// 8-bit GEMM for many rows: `Kernels.int8PrefillRuns`.)
     public static func eightBit(_ dtype: DType, rows: Int) -> Bool {
         guard let code = StoredMatrix.code(dtype), StoredMatrix.int8ActivationsDefault, !StoredMatrix.widenAll else { return false }
-        if rows == 1 || StoredMatrix.int8EveryRow { return wk_act8_supported(code) != 0 }
-        return Kernels.int8Prefill && wk_act8_gemm_supported(code) != 0
+        guard rows == 1 || StoredMatrix.int8EveryRow else { return false }
+        return wk_act8_supported(code) != 0
     }
 }

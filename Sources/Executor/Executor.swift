@@ -22,11 +22,18 @@ public final class Executor {
     /// The KV cache's element type for new sessions.
     public let kv: KVCacheType
 
+    /// Whether many-token products over q8_0 … q6_k weights take the 8-bit GEMM (Kernels.linearStoredInt8)
+    /// rather than float32 panels and sgemm.
+    public let int8Prefill: Bool
+
     /// Prepares to run `graph`. `threads` sets OpenBLAS's thread count (default: all cores); `kv` the KV
-    /// cache's element type.
-    public init(graph: ModelGraph, threads: Int? = nil, kv: KVCacheType = .f32) {
+    /// cache's element type; `int8Prefill` lets many-token products of q8_0 … q6_k weights round their
+    /// activations to 8 bits as one-token products do (fast; run, generate, bench), or keeps them float32
+    /// (false: verify and compare, whose tolerances are for float32 activations there).
+    public init(graph: ModelGraph, threads: Int? = nil, kv: KVCacheType = .f32, int8Prefill: Bool = true) {
         self.graph = graph
         self.kv = kv
+        self.int8Prefill = int8Prefill
         // A graph whose weights cannot be brought to canonical form runs nothing: memoryPlan, which
         // every run and preload calls first, throws the same error.
         let forms = (try? Canonicalization.execution(graph)) ?? ExecutionForms()
@@ -250,7 +257,7 @@ public final class Executor {
                 let first = lastOnly ? (rows - 1) * inF : 0
                 if let sm = try store.stored(w) {
                     buffers[o] = try output(n * outF) { y in
-                        buffers[x]!.withUnsafeBufferPointer { Kernels.linearStored($0.baseAddress! + first, rows: n, weight: sm, bias: bp, into: y) }
+                        buffers[x]!.withUnsafeBufferPointer { Kernels.linearStored($0.baseAddress! + first, rows: n, weight: sm, bias: bp, into: y, int8Prefill: int8Prefill) }
                     }
                     break
                 }

@@ -78,7 +78,7 @@ extension Kernels {
     /// `level` picks the kernel version (−1: the best this CPU runs; tests pass each).
     static func linearStored(
         _ x: UnsafePointer<Float>, rows: Int, weight w: StoredMatrix, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
-        int8Activations: Bool = StoredMatrix.int8ActivationsDefault, level: Int32 = -1
+        int8Activations: Bool = StoredMatrix.int8ActivationsDefault, int8Prefill: Bool = true, level: Int32 = -1
     ) {
         if w.transposed { return linearStoredColumns(x, rows: rows, weight: w, bias: bias, into: y) }
         let outF = w.rows, inF = w.cols
@@ -113,7 +113,7 @@ extension Kernels {
             if let bias { for j in 0..<outF { y[j] += bias[j] } }
             return
         }
-        if int8Activations, int8Prefill, wk_act8_gemm_supported(w.type) != 0 {
+        if int8Activations, int8Prefill, int8PrefillRuns, wk_act8_gemm_supported(w.type) != 0 {
             return linearStoredInt8(x, rows: rows, weight: w, bias: bias, into: y, level: level)
         }
         // Panels dealt round-robin to the workers, each decoding into its own buffer and calling
@@ -139,9 +139,10 @@ extension Kernels {
         }
     }
 
-    /// Whether many-token products of the types the 8-bit GEMM reads go through it (default, where the CPU
-    /// has AVX2; WEIGHTKIT_INT8_PREFILL=0 keeps the float32 panels and sgemm, for comparisons).
-    static let int8Prefill = ProcessInfo.processInfo.environment["WEIGHTKIT_INT8_PREFILL"] != "0"
+    /// Whether many-token products of the types the 8-bit GEMM reads may go through it (default, where the
+    /// CPU has AVX2, in executors made with int8Prefill; WEIGHTKIT_INT8_PREFILL=0 keeps the float32 panels
+    /// and sgemm everywhere, for comparisons).
+    static let int8PrefillRuns = ProcessInfo.processInfo.environment["WEIGHTKIT_INT8_PREFILL"] != "0"
 
     /// y[T, out] = x̂[T, in] · Wᵀ (+ b) with every row of x quantised to 8 bits per block of 32, as the
     /// one-token product quantises it: the records are made in parallel by token, then each worker takes a

@@ -52,7 +52,7 @@ public enum Comparer {
         var record: Set<String> = ["logits"]
         let hiddenNames = (0...ca.layers).map { "hidden_states.\($0)" }.filter { a.graph.recordedNames.contains($0) }
         if sameShape { record.formUnion(hiddenNames) }
-        let ea = Executor(graph: a.graph), eb = Executor(graph: b.graph)
+        let ea = Executor(graph: a.graph, int8Prefill: false), eb = Executor(graph: b.graph, int8Prefill: false)
         let v = ca.vocabSize
         var sq = [String: (diff: Double, ref: Double)]()
         var klSum = 0.0, klMax = 0.0, agree = 0, positions = 0

@@ -136,7 +136,7 @@ public enum Verifier {
         }
         let names = order.filter { reference.tensors[$0] != nil }
         guard !names.isEmpty else { throw WeightKitError("\(reference.path): holds no activations to compare (only input_ids)") }
-        let executor = Executor(graph: model.graph)
+        let executor = Executor(graph: model.graph, int8Prefill: false)
         let acts = try executor.run(batch: reference.inputIDs, record: Set(names))
         var rows = [TensorComparison]()
         var top1: (Int, Int)? = nil

@@ -224,14 +224,19 @@ import Testing
                 let worst = (0..<(tokens * outF)).map { abs(Double(y[$0]) - Double(ref[$0])) / bound[$0] }.max()!
                 #expect(worst <= 1, "\(dtype.rawValue) level \(level), \(tokens) tokens: \(worst)× the float-order bound")
             }
-            // The executor's path for many tokens is this GEMM wherever the CPU runs it.
-            if ActivationRounding.eightBit(dtype, rows: tokens) {
-                var a = [Float](repeating: .nan, count: tokens * outF), b = a
+            // The executor's path for many tokens is this GEMM wherever the CPU runs it, and float32 panels
+            // with int8Prefill: false (verify, compare).
+            if Kernels.int8PrefillRuns, wk_act8_gemm_supported(m.type) != 0 {
+                var a = [Float](repeating: .nan, count: tokens * outF), b = a, c = a
                 x.withUnsafeBufferPointer { xp in
                     a.withUnsafeMutableBufferPointer { Kernels.linearStored(xp.baseAddress!, rows: tokens, weight: m, bias: nil, into: $0.baseAddress!) }
                     b.withUnsafeMutableBufferPointer { Kernels.linearStoredInt8(xp.baseAddress!, rows: tokens, weight: m, bias: nil, into: $0.baseAddress!, level: -1) }
+                    c.withUnsafeMutableBufferPointer {
+                        Kernels.linearStored(xp.baseAddress!, rows: tokens, weight: m, bias: nil, into: $0.baseAddress!, int8Prefill: false)
+                    }
                 }
                 #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "\(dtype.rawValue): linearStored did not take the 8-bit GEMM")
+                #expect(c.map(\.bitPattern) != b.map(\.bitPattern), "\(dtype.rawValue): int8Prefill: false still took the 8-bit GEMM")
             }
         }
     }
