@@ -7,7 +7,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time forward passes (and decode steps with the KV cache) of a model.",
         discussion: """
-            Loads MODEL once, widens its weights, runs one warm-up pass, then RUNS forward passes over \
+            Loads MODEL once (weights as stored, memory-mapped), runs one warm-up pass, then RUNS forward passes over \
             N deterministic tokens (ids i·7919 mod vocab) and M single-token decode steps after an \
             N-token prompt. Prints median and min seconds and tokens/s. Compare against a baseline \
             run on the same machine in the same session (Benchmarks/run.sh does this for PyTorch).
