@@ -1,8 +1,8 @@
 // wk-bench hdf5-read FILE.h5 [--runs R] [--json] [--copy] [--list]
 // Opens the file and produces every dataset's bytes (zero-copy map for contiguous data, libhdf5
 // reads with the in-process zstd filter otherwise), touching one byte per 4 KiB page so mapped data
-// is really paged in. `--copy` also copies every tensor into a fresh heap buffer, as h5py's `ds[()]`
-// returns an owned array. Prints the median and minimum seconds over R runs and GB/s of tensor bytes.
+// is really paged in. `--copy` also copies every tensor into a fresh buffer (new pages from the kernel),
+// as h5py's `ds[()]` returns an owned array. Prints the median and minimum seconds over R runs and GB/s of tensor bytes.
 
 import HDF5Format
 import TensorCore
@@ -35,10 +35,15 @@ func benchHDF5Read(_ args: [String]) throws {
             total += d.count
             d.withUnsafeBytes { raw in
                 if copy, raw.count > 0 {
-                    let heap = UnsafeMutableRawPointer.allocate(byteCount: raw.count, alignment: 64)
-                    heap.copyMemory(from: raw.baseAddress!, byteCount: raw.count)
-                    sink &+= UInt64(heap.load(fromByteOffset: raw.count / 2, as: UInt8.self))
-                    heap.deallocate()
+                    // Fresh pages from the kernel for every tensor (what a new array of this size costs when
+                    // the allocator has none to reuse), so the figure does not depend on what the process
+                    // happened to allocate and free before: with malloc, glibc reused its heap for some of
+                    // these 25 MB buffers and not others, depending on the allocation history of the build.
+                    guard let fresh = mmap(nil, raw.count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), fresh != MAP_FAILED
+                    else { fatalError("mmap of \(raw.count) bytes failed") }
+                    fresh.copyMemory(from: raw.baseAddress!, byteCount: raw.count)
+                    sink &+= UInt64(fresh.load(fromByteOffset: raw.count / 2, as: UInt8.self))
+                    munmap(fresh, raw.count)
                 }
                 var p = 0
                 while p < raw.count {
