@@ -119,15 +119,19 @@ extension Kernels {
         // Panels dealt round-robin to the workers, each decoding into its own buffer and calling
         // single-threaded sgemm (WorkerPool); with WEIGHTKIT_BLAS_POOL=openblas one thread decodes and
         // OpenBLAS threads each sgemm.
-        let panels = (outF + panelRows - 1) / panelRows
-        let workers = WorkerPool.openBLASThreads ? 1 : min(WorkerPool.threads, panels)
+        // As many panels for every worker: 768 rows in three panels of 256 left one of two workers idle
+        // for a third of the product; four of 192 do not.
+        let workers = WorkerPool.openBLASThreads ? 1 : min(WorkerPool.threads, (outF + panelRows - 1) / panelRows)
+        let panels = ((outF + panelRows - 1) / panelRows + workers - 1) / workers * workers
+        let height = (outF + panels - 1) / panels
         let xAddress = Int(bitPattern: x), yAddress = Int(bitPattern: y)
         WorkerPool.run(workers) { t in
-            let panel = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * inF)
+            let panel = UnsafeMutablePointer<Float>.allocate(capacity: height * inF)
             defer { panel.deallocate() }
             let x = UnsafePointer<Float>(bitPattern: xAddress)!, y = UnsafeMutablePointer<Float>(bitPattern: yAddress)!
             for p in stride(from: t, to: panels, by: workers) {
-                let r0 = p * panelRows, n = min(panelRows, outF - r0)
+                let r0 = p * height, n = min(height, outF - r0)
+                guard n > 0 else { continue }
                 wk_stored_decode_rows(w.type, w.base, inF, r0, n, panel)
                 cblas_sgemm(
                     CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(inF), 1, x, Int32(inF), panel, Int32(inF), 0,
