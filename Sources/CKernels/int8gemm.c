@@ -20,19 +20,7 @@
 // twice the throughput of 2 on the machines measured), 2 the same with 256-bit vectors, 1 AVX2 (levels ≤ 63 cannot saturate vpmaddubsw's 16-bit
 // pair sums: 2·63·127 < 2^15; q8_0 keeps its signed weights and moves their signs onto the activations),
 // 0 the one-token kernel row by row.
-#include "ckernels.h"
-#include <stdint.h>
-#include <string.h>
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define WK_X86 1
-#else
-#define WK_X86 0
-#endif
-
-#define WK_INLINE __attribute__((always_inline))
-#include "kscales.h"
+#include "int8common.h"
 
 // A token's record: its wk_quantize_act8 row (d, Σq and d·Σq per 32, then the int8 levels), then Σq per
 // 16 (int32), padded to 64 bytes.
@@ -65,29 +53,11 @@ static int wk_gemm8_type(int type) {
     }
 }
 
-int wk_act8_gemm_supported(int type) { return wk_gemm8_type(type) && wk_act8_best_level() >= 1; }
+int wk_act8_gemm_supported(int type) { return wk_gemm8_type(type) && wk_act8_level(-1) >= 1; }
 
-int wk_act8_gemm_best_level(void) { return wk_act8_best_level() == 2 ? 3 : wk_act8_best_level(); }
+int wk_act8_gemm_best_level(void) { return wk_act8_level(-1) == 2 ? 3 : wk_act8_level(-1); }
 
 #if WK_X86
-#define WK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define WK_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
-
-WK_INLINE WK_AVX2 static inline __m256i wk_nibbles(const uint8_t *p) {
-    const __m128i t = _mm_loadu_si128((const __m128i *)(const void *)p);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(15));
-}
-
-// 16 in byte j where bit j of the 32-bit word at p is set.
-WK_INLINE WK_AVX2 static inline __m256i wk_fifth_bits(const uint8_t *p) {
-    uint32_t h;
-    memcpy(&h, p, 4);
-    const __m256i spread = _mm256_shuffle_epi8(
-        _mm256_set1_epi32((int)h), _mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL, 0x0101010101010101LL, 0));
-    const __m256i sel = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
-    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, sel), sel), _mm256_set1_epi8(16));
-}
-
 // Rows r < nr of a panel (row r at w + r·rowBytes) into lv (cols/32 groups of eight 32-byte vectors), S and
 // M (per sub-block, eight floats: one per row). Rows nr..<8 are zero.
 // With parts = 2 the panel is half (part 0 or 1) of a sixteen-row panel: vector j of a group is then 64 bytes,
@@ -106,13 +76,8 @@ WK_AVX2 static void wk_panel8(int type, const uint8_t *w, long rowBytes, long co
                 if (bb > 0) {
                     const uint8_t *b = row + g * bb;
                     s0 = wk_half(b);
-                    switch (type) {
-                    case WK_Q8_0: L[r] = _mm256_loadu_si256((const __m256i *)(const void *)(b + 2)); break;
-                    case WK_Q4_0: L[r] = wk_nibbles(b + 2); break;
-                    case WK_Q4_1: L[r] = wk_nibbles(b + 4); m = wk_half(b + 2); break;
-                    case WK_Q5_0: L[r] = _mm256_or_si256(wk_nibbles(b + 6), wk_fifth_bits(b + 2)); break;
-                    default: L[r] = _mm256_or_si256(wk_nibbles(b + 8), wk_fifth_bits(b + 4)); m = wk_half(b + 2); break;
-                    }
+                    L[r] = WK_LEVELS(type, b);
+                    if (type == WK_Q4_1 || type == WK_Q5_1) m = wk_half(b + 2);
                 } else {
                     const uint8_t *b = row + (g >> 3) * kb;
                     const int c = (int)(g & 7);
@@ -236,50 +201,11 @@ WK_AVX2 static void wk_panel8(int type, const uint8_t *w, long rowBytes, long co
 WK_GEMM8_TILE(wk_gemm8_tile_vnni, WK_VNNI, WK_IDOT_VNNI)
 WK_GEMM8_TILE(wk_gemm8_tile_avx2, WK_AVX2, WK_IDOT_AVX2)
 
-// Tokens in chunks whose records stay within 512 KiB (they are read once per panel); within a chunk, each
-// panel of eight rows is decoded once and met by the tokens four at a time.
-#define WK_GEMM8_RUN(TILE, SB, OFF, MIN, Q80)                                                                         \
-    for (long t0 = 0; t0 < ntok; t0 += chunk) {                                                                       \
-        const long tn = ntok - t0 < chunk ? ntok - t0 : chunk;                                                        \
-        for (long r0 = 0; r0 < nrows; r0 += 8) {                                                                      \
-            const int nr = nrows - r0 < 8 ? (int)(nrows - r0) : 8;                                                    \
-            wk_panel8(type, w + r0 * rowBytes, rowBytes, cols, nr, lv, S, M, 1, 0);            \
-            /* the next panel's bytes on their way while the tokens pass over this one */                             \
-            if (r0 + 8 < nrows) {                                                                                     \
-                const uint8_t *next_ = w + (r0 + 8) * rowBytes;                                                       \
-                const long n_ = (nrows - r0 - 8 < 8 ? nrows - r0 - 8 : 8) * rowBytes;                                 \
-                for (long o_ = 0; o_ < n_; o_ += 64) __builtin_prefetch(next_ + o_);                                  \
-            }                                                                                                         \
-            long t = 0;                                                                                               \
-            for (; t + 4 <= tn; t += 4)                                                                               \
-                TILE(4, SB, OFF, MIN, Q80, lv, S, M, cols, acts + (t0 + t) * astride, astride, y + (t0 + t) * ldy + r0, ldy, nr); \
-            for (; t < tn; t++)                                                                                       \
-                TILE(1, SB, OFF, MIN, Q80, lv, S, M, cols, acts + (t0 + t) * astride, astride, y + (t0 + t) * ldy + r0, ldy, nr); \
-        }                                                                                                             \
-    }
-
-#define WK_GEMM8_DRIVER(NAME, ATTR, TILE, Q80OFF)                                                                    \
-    ATTR static void NAME(int type, const uint8_t *w, long rowBytes, long cols, long nrows, const uint8_t *acts,     \
-                          long astride, long ntok, float *y, long ldy, uint8_t *scratch) {                           \
-        uint8_t *lv = scratch;                                                                                        \
-        float *S = (float *)(void *)(scratch + 8 * cols), *M = S + (cols / 16) * 8;                                   \
-        long chunk = (512L << 10) / astride;                                                                          \
-        chunk = chunk < 16 ? 16 : chunk / 4 * 4;                                                                      \
-        switch (type) {                                                                                               \
-        case WK_Q8_0: WK_GEMM8_RUN(TILE, 32, Q80OFF, 0, 1) break;                                                     \
-        case WK_Q4_0: WK_GEMM8_RUN(TILE, 32, 8, 0, 0) break;                                                          \
-        case WK_Q5_0: WK_GEMM8_RUN(TILE, 32, 16, 0, 0) break;                                                         \
-        case WK_Q6_K: WK_GEMM8_RUN(TILE, 16, 32, 0, 0) break;                                                         \
-        default: WK_GEMM8_RUN(TILE, 32, 0, 1, 0) break; /* q4_1, q5_1, q4_k, q5_k */                                  \
-        }                                                                                                             \
-    }
-
 // The same over sixteen-row panels with 512-bit vectors (AVX-512 VNNI): one vpdpbusd adds four products to
 // each of sixteen rows.
-#define WK_VNNI512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
-WK_VNNI512 WK_INLINE static inline void wk_gemm16_tile(const int NT, const int SB, const int OFF, const int MIN, const int Q80,
-                                                       const uint8_t *lv, const float *S, const float *M, long cols,
-                                                       const uint8_t *act, long astride, float *out, long ldo, int nr) {
+WK_VNNI WK_INLINE static inline void wk_gemm16_tile(const int NT, const int SB, const int OFF, const int MIN, const int Q80,
+                                                    const uint8_t *lv, const float *S, const float *M, long cols,
+                                                    const uint8_t *act, long astride, float *out, long ldo, int nr) {
     const long ng = cols / 32;
     const float *d[4], *ds[4];
     const int32_t *is32[4], *is16[4];
@@ -336,43 +262,51 @@ WK_VNNI512 WK_INLINE static inline void wk_gemm16_tile(const int NT, const int S
     }
 }
 
-#define WK_GEMM16_RUN(SB, OFF, MIN, Q80)                                                                              \
+// Tokens in chunks whose records stay within 512 KiB (they are read once per panel); within a chunk, each
+// panel of H rows (8 or 16; decoded as one or two halves of eight) is decoded once and met by the tokens
+// four at a time, while the next panel's bytes are prefetched.
+#define WK_GEMM_RUN(H, TILE, SB, OFF, MIN, Q80)                                                                       \
     for (long t0 = 0; t0 < ntok; t0 += chunk) {                                                                       \
         const long tn = ntok - t0 < chunk ? ntok - t0 : chunk;                                                        \
-        for (long r0 = 0; r0 < nrows; r0 += 16) {                                                                     \
-            const int nr = nrows - r0 < 16 ? (int)(nrows - r0) : 16;                                                  \
-            wk_panel8(type, w + r0 * rowBytes, rowBytes, cols, nr < 8 ? nr : 8, lv, S, M, 2, 0);                      \
-            wk_panel8(type, w + (r0 + 8) * rowBytes, rowBytes, cols, nr > 8 ? nr - 8 : 0, lv, S, M, 2, 1);            \
-            if (r0 + 16 < nrows) {                                                                                    \
-                const uint8_t *next_ = w + (r0 + 16) * rowBytes;                                                      \
-                const long n_ = (nrows - r0 - 16 < 16 ? nrows - r0 - 16 : 16) * rowBytes;                             \
+        for (long r0 = 0; r0 < nrows; r0 += (H)) {                                                                    \
+            const int nr = nrows - r0 < (H) ? (int)(nrows - r0) : (H);                                                \
+            for (int part = 0; part < (H) / 8; part++) {                                                              \
+                const int np = nr - 8 * part < 0 ? 0 : (nr - 8 * part > 8 ? 8 : nr - 8 * part);                       \
+                wk_panel8(type, w + (r0 + 8 * part) * rowBytes, rowBytes, cols, np, lv, S, M, (H) / 8, part);         \
+            }                                                                                                         \
+            if (r0 + (H) < nrows) {                                                                                   \
+                const uint8_t *next_ = w + (r0 + (H)) * rowBytes;                                                     \
+                const long n_ = (nrows - r0 - (H) < (H) ? nrows - r0 - (H) : (H)) * rowBytes;                         \
                 for (long o_ = 0; o_ < n_; o_ += 64) __builtin_prefetch(next_ + o_);                                  \
             }                                                                                                         \
             long t = 0;                                                                                               \
             for (; t + 4 <= tn; t += 4)                                                                               \
-                wk_gemm16_tile(4, SB, OFF, MIN, Q80, lv, S, M, cols, acts + (t0 + t) * astride, astride, y + (t0 + t) * ldy + r0, ldy, nr); \
+                TILE(4, SB, OFF, MIN, Q80, lv, S, M, cols, acts + (t0 + t) * astride, astride, y + (t0 + t) * ldy + r0, ldy, nr);\
             for (; t < tn; t++)                                                                                       \
-                wk_gemm16_tile(1, SB, OFF, MIN, Q80, lv, S, M, cols, acts + (t0 + t) * astride, astride, y + (t0 + t) * ldy + r0, ldy, nr); \
+                TILE(1, SB, OFF, MIN, Q80, lv, S, M, cols, acts + (t0 + t) * astride, astride, y + (t0 + t) * ldy + r0, ldy, nr);\
         }                                                                                                             \
     }
 
-WK_VNNI512 static void wk_gemm16_vnni(int type, const uint8_t *w, long rowBytes, long cols, long nrows, const uint8_t *acts,
-                                      long astride, long ntok, float *y, long ldy, uint8_t *scratch) {
-    uint8_t *lv = scratch;
-    float *S = (float *)(void *)(scratch + 16 * cols), *M = S + (cols / 16) * 16;
-    long chunk = (512L << 10) / astride;
-    chunk = chunk < 16 ? 16 : chunk / 4 * 4;
-    switch (type) {
-    case WK_Q8_0: WK_GEMM16_RUN(32, 128, 0, 1) break;
-    case WK_Q4_0: WK_GEMM16_RUN(32, 8, 0, 0) break;
-    case WK_Q5_0: WK_GEMM16_RUN(32, 16, 0, 0) break;
-    case WK_Q6_K: WK_GEMM16_RUN(16, 32, 0, 0) break;
-    default: WK_GEMM16_RUN(32, 0, 1, 0) break;
+// One driver per version: H-row panels in scratch (levels, then H scales and H min terms per sub-block).
+#define WK_GEMM_DRIVER(NAME, ATTR, H, TILE, Q80OFF)                                                                   \
+    ATTR static void NAME(int type, const uint8_t *w, long rowBytes, long cols, long nrows, const uint8_t *acts,      \
+                          long astride, long ntok, float *y, long ldy, uint8_t *scratch) {                            \
+        uint8_t *lv = scratch;                                                                                        \
+        float *S = (float *)(void *)(scratch + (H) * cols), *M = S + (cols / 16) * (H);                               \
+        long chunk = (512L << 10) / astride;                                                                          \
+        chunk = chunk < 16 ? 16 : chunk / 4 * 4;                                                                      \
+        switch (type) {                                                                                               \
+        case WK_Q8_0: WK_GEMM_RUN(H, TILE, 32, Q80OFF, 0, 1) break;                                                   \
+        case WK_Q4_0: WK_GEMM_RUN(H, TILE, 32, 8, 0, 0) break;                                                        \
+        case WK_Q5_0: WK_GEMM_RUN(H, TILE, 32, 16, 0, 0) break;                                                       \
+        case WK_Q6_K: WK_GEMM_RUN(H, TILE, 16, 32, 0, 0) break;                                                       \
+        default: WK_GEMM_RUN(H, TILE, 32, 0, 1, 0) break; /* q4_1, q5_1, q4_k, q5_k */                                \
+        }                                                                                                             \
     }
-}
 
-WK_GEMM8_DRIVER(wk_gemm8_vnni, WK_VNNI, wk_gemm8_tile_vnni, 128)
-WK_GEMM8_DRIVER(wk_gemm8_avx2, WK_AVX2, wk_gemm8_tile_avx2, 0)
+WK_GEMM_DRIVER(wk_gemm16_vnni, WK_VNNI, 16, wk_gemm16_tile, 128)
+WK_GEMM_DRIVER(wk_gemm8_vnni, WK_VNNI, 8, wk_gemm8_tile_vnni, 128)
+WK_GEMM_DRIVER(wk_gemm8_avx2, WK_AVX2, 8, wk_gemm8_tile_avx2, 0)
 #endif
 
 void wk_stored_gemm_act8(int type, const void *weights, long cols, long row0, long nrows, const void *acts, long ntok,

@@ -17,20 +17,8 @@
 //   2  AVX-512 VNNI (vpdpbusd on 256-bit vectors: unsigned levels × signed activations into int32)
 //   1  AVX2 + FMA (vpmaddubsw into int16 pairs, vpmaddwd into int32)
 //   0  portable C
-#include "ckernels.h"
+#include "int8common.h"
 #include <math.h>
-#include <stdint.h>
-#include <string.h>
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define WK_X86 1
-#else
-#define WK_X86 0
-#endif
-
-#define WK_INLINE __attribute__((always_inline))
-#include "kscales.h"
 
 long wk_act8_bytes(long cols) { return cols / 32 * 12 + cols; }
 
@@ -130,13 +118,7 @@ __attribute__((target("avx2,fma,f16c"))) static void wk_quantize_act8_avx2(const
 #endif
 
 void wk_quantize_act8_at(const float *x, long cols, void *act, int level) {
-    static int best = -1;
-    int b = __atomic_load_n(&best, __ATOMIC_RELAXED);
-    if (b < 0) {
-        b = wk_act8_best_level();
-        __atomic_store_n(&best, b, __ATOMIC_RELAXED);
-    }
-    if (level < 0 || level > b) level = b;
+    level = wk_act8_level(level);
 #if WK_X86
     if (level >= 1) {
         wk_quantize_act8_avx2(x, cols, act);
@@ -249,39 +231,8 @@ static void wk_gemv8_c(int type, const uint8_t *w, long cols, long nrows, wk_act
 
 #if WK_X86
 // ---------------------------------------------------------------------------------------------
-// x86 versions. The block's 32 levels as unsigned bytes in element order (q8_0: the signed weights;
-// the caller moves their signs onto the activations).
-
-#define WK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define WK_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
-
-// Element j < 16 from the low nibble of byte j, element j + 16 from its high nibble.
-#define WK_NIBBLES(p)                                                                                   \
-    ({                                                                                                  \
-        const __m128i t_ = _mm_loadu_si128((const __m128i *)(const void *)(p));                         \
-        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t_, 4), t_), _mm256_set1_epi8(15));            \
-    })
-
-// 16 where bit j of the 32-bit word at p is set (byte j), else 0: byte j takes byte j/8 of the word,
-// then keeps bit j%8.
-#define WK_FIFTH_BITS(p)                                                                                \
-    ({                                                                                                  \
-        uint32_t h_;                                                                                    \
-        memcpy(&h_, (p), 4);                                                                            \
-        const __m256i spread_ = _mm256_shuffle_epi8(                                                    \
-            _mm256_set1_epi32((int)h_),                                                                 \
-            _mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL, 0x0101010101010101LL, 0));   \
-        const __m256i sel_ = _mm256_set1_epi64x((long long)0x8040201008040201ULL);                      \
-        _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread_, sel_), sel_), _mm256_set1_epi8(16)); \
-    })
-
-// The levels (unsigned bytes) of one block; q8_0 returns its signed bytes as they are.
-#define WK_LEVELS(type, b)                                                                              \
-    ((type) == WK_Q8_0   ? _mm256_loadu_si256((const __m256i *)(const void *)((b) + 2))                 \
-     : (type) == WK_Q4_0 ? WK_NIBBLES((b) + 2)                                                         \
-     : (type) == WK_Q4_1 ? WK_NIBBLES((b) + 4)                                                         \
-     : (type) == WK_Q5_0 ? _mm256_or_si256(WK_NIBBLES((b) + 6), WK_FIFTH_BITS((b) + 2))              \
-                         : _mm256_or_si256(WK_NIBBLES((b) + 8), WK_FIFTH_BITS((b) + 4)))
+// x86 versions. The block's 32 levels come from WK_LEVELS (int8common.h; q8_0: the signed weights, whose
+// signs the caller moves onto the activations).
 
 WK_INLINE WK_AVX2 static inline float wk_hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -455,13 +406,7 @@ int wk_act8_best_level(void) {
 int wk_act8_supported(int type) { return wk_block_bytes(type) > 0 || wk_act8_kquant(type); }
 
 void wk_stored_gemv_act8(int type, const void *weights, long cols, long row0, long nrows, const void *act, float *y, int level) {
-    static int best = -1;
-    int b = __atomic_load_n(&best, __ATOMIC_RELAXED);
-    if (b < 0) {
-        b = wk_act8_best_level();
-        __atomic_store_n(&best, b, __ATOMIC_RELAXED);
-    }
-    if (level < 0 || level > b) level = b;
+    level = wk_act8_level(level);
     const wk_act8 a = wk_act8_parts(act, cols);
     const uint8_t *w = (const uint8_t *)weights + row0 * wk_stored_row_bytes(type, cols);
     if (wk_act8_kquant(type)) {

@@ -131,6 +131,14 @@ import Testing
 
     static let levels = Kernels.int8KernelLevels
 
+    /// `count` activations u·scale(i), u uniform in [−1, 1] from `state` (a 64-bit LCG).
+    static func activations(_ count: Int, state: inout UInt64, scale: (Int) -> Float) -> [Float] {
+        (0..<count).map { i in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000 * scale(i)
+        }
+    }
+
     @Test("GEMV with 8-bit activations: within the activation-quantisation bound of the widened product, every kernel version",
           arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k], [3, 8])
     func int8Activations(_ dtype: DType, blocks: Int) throws {
@@ -139,12 +147,7 @@ import Testing
         let m = Self.stored(dtype, bytes, rows: outF, cols: inF)
         // Blocks of very different magnitude, one block all zeros.
         var state: UInt64 = 7
-        let x: [Float] = (0..<inF).map { i in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            let u = Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
-            let block = i / 32
-            return block == 1 ? 0 : u * [1, 0, 40, 0.01, 3, 7, 0.5, 100][block % 8]
-        }
+        let x = Self.activations(inF, state: &state) { i in i / 32 == 1 ? 0 : [1, 0, 40, 0.01, 3, 7, 0.5, 100][(i / 32) % 8] }
         var ref = [Double](repeating: 0, count: outF), bound = [Double](repeating: 0, count: outF)
         for o in 0..<outF {
             var mag = 0.0
@@ -190,11 +193,7 @@ import Testing
         let bias = (0..<outF).map { Float($0 % 5) * 0.5 - 1 }
         var state: UInt64 = 11
         for tokens in [2, 5, 9] {
-            let x: [Float] = (0..<(tokens * inF)).map { i in
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                let u = Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
-                return u * [1, 0, 40, 0.01, 3, 7, 0.5, 100][(i / 32 + i / inF) % 8]
-            }
+            let x = Self.activations(tokens * inF, state: &state) { i in [1, 0, 40, 0.01, 3, 7, 0.5, 100][(i / 32 + i / inF) % 8] }
             // Σ|w·x| per output: the float sums of the two sides differ by at most ~2·inF·ε of it.
             var bound = [Double](repeating: 0, count: tokens * outF)
             for t in 0..<tokens {
@@ -246,11 +245,7 @@ import Testing
         guard wk_act8_best_level() >= 1 else { return }
         var state: UInt64 = 99
         let cols = 32 * 40
-        var x: [Float] = (0..<cols).map { i in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            let u = Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
-            return u * [1, 0, 3e38, 1e-40, 127, 2.5, 1e-3, 65504][(i / 32) % 8]
-        }
+        var x = Self.activations(cols, state: &state) { i in [1, 0, 3e38, 1e-40, 127, 2.5, 1e-3, 65504][(i / 32) % 8] }
         // Exact halves of the step (ties to even), a NaN, an infinity, a negative zero block.
         for j in 0..<32 { x[8 * 32 + j] = Float(j) - 15.5 }
         x[9 * 32 + 3] = .nan
