@@ -46,14 +46,8 @@ void wk_quantize_act8_rows(const float *x, long row0, long nrows, long cols, voi
 
 long wk_gemm8_scratch_bytes(long cols) { return 16 * cols + 2 * (cols / 16) * 16 * (long)sizeof(float) + 64; }
 
-static int wk_gemm8_type(int type) {
-    switch (type) {
-    case WK_Q8_0: case WK_Q4_0: case WK_Q4_1: case WK_Q5_0: case WK_Q5_1: case WK_Q4_K: case WK_Q5_K: case WK_Q6_K: return 1;
-    default: return 0;
-    }
-}
-
-int wk_act8_gemm_supported(int type) { return wk_gemm8_type(type) && wk_act8_level(-1) >= 1; }
+// The GEMM reads the types the one-token kernel reads (wk_act8_supported).
+int wk_act8_gemm_supported(int type) { return wk_act8_supported(type) && wk_act8_level(-1) >= 1; }
 
 int wk_act8_gemm_best_level(void) { return wk_act8_level(-1) == 2 ? 3 : wk_act8_level(-1); }
 
@@ -311,7 +305,7 @@ WK_GEMM_DRIVER(wk_gemm8_avx2, WK_AVX2, 8, wk_gemm8_tile_avx2, 0)
 
 void wk_stored_gemm_act8(int type, const void *weights, long cols, long row0, long nrows, const void *acts, long ntok,
                          float *y, long ldy, void *scratch, int level) {
-    if (!wk_gemm8_type(type)) return;
+    if (!wk_act8_supported(type)) return;
     const int best = wk_act8_gemm_best_level();
     if (level < 0 || level > best) level = best;
     const long rowBytes = wk_stored_row_bytes(type, cols), astride = wk_act8_rows_stride(cols);

@@ -70,8 +70,6 @@ extension Kernels {
                 }
             }
         }
-        if let bias {
-            for r in 0..<rows { for j in 0..<outF { y[r * outF + j] += bias[j] } }
-        }
+        if let bias { addBias(bias, rows: rows, width: outF, to: y) }
     }
 }

@@ -6,7 +6,7 @@
 //                        in llama.cpp; off with WEIGHTKIT_F32_ACTIVATIONS=1); other dtypes, or with it off:
 //                        a fused decode-and-dot per row in float32 (wk_stored_gemv). Rows split across threads.
 //   many tokens          the same dtypes: every row quantised as above, then an integer GEMM over panels
-//                        of eight weight rows decoded to 8-bit levels (C, wk_stored_gemm_act8; where the
+//                        of eight or sixteen weight rows decoded to 8-bit levels (C, wk_stored_gemm_act8; where the
 //                        CPU has AVX2, off with WEIGHTKIT_INT8_PREFILL=0 or WEIGHTKIT_F32_ACTIVATIONS=1), so a
 //                        prefill computes what decoding its tokens one by one would; other dtypes, or with it
 //                        off: panels of rows decoded into a small float32 buffer that stays in cache, each
@@ -110,7 +110,7 @@ extension Kernels {
                     wk_stored_gemv(w.type, w.base, inF, r0, n, UnsafePointer<Float>(bitPattern: xAddress)!, yr)
                 }
             }
-            if let bias { for j in 0..<outF { y[j] += bias[j] } }
+            if let bias { addBias(bias, rows: 1, width: outF, to: y) }
             return
         }
         if int8Activations, int8Prefill, int8PrefillRuns, wk_act8_gemm_supported(w.type) != 0 {
@@ -138,9 +138,7 @@ extension Kernels {
                     y + r0, Int32(outF))
             }
         }
-        if let bias {
-            for r in 0..<rows { for j in 0..<outF { y[r * outF + j] += bias[j] } }
-        }
+        if let bias { addBias(bias, rows: rows, width: outF, to: y) }
     }
 
     /// Whether many-token products of the types the 8-bit GEMM reads may go through it (default, where the
@@ -178,9 +176,12 @@ extension Kernels {
                 w.type, w.base, inF, r0, n, UnsafeRawPointer(bitPattern: actAddress)!, rows,
                 UnsafeMutablePointer<Float>(bitPattern: yAddress)! + r0, outF, scratch, level)
         }
-        if let bias {
-            for r in 0..<rows { for j in 0..<outF { y[r * outF + j] += bias[j] } }
-        }
+        if let bias { addBias(bias, rows: rows, width: outF, to: y) }
+    }
+
+    /// y[r·width + j] += bias[j] for every row r: the bias of a product whose kernel leaves it out.
+    static func addBias(_ bias: UnsafePointer<Float>, rows: Int, width: Int, to y: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows { for j in 0..<width { y[r * width + j] += bias[j] } }
     }
 
     /// The versions of the 8-bit-activation GEMV this CPU runs (0 portable C, 1 AVX2+FMA, 2 AVX-512 VNNI).
