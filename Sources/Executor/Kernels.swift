@@ -1,5 +1,6 @@
 // Reference kernels, one function per op, over row-major float32 buffers. Matrix products go
-// through OpenBLAS's cblas_sgemm; everything else is a readable loop.
+// through OpenBLAS's cblas_sgemm (many tokens over `[out, in]` weights, where the CPU has AVX-512:
+// the packed GEMM of StoredKernels.swift); everything else is a readable loop.
 
 internal import CKernels
 internal import COpenBLAS
@@ -13,6 +14,11 @@ enum Kernels {
         _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, weight: UnsafePointer<Float>, outFeatures: Int, transposed: Bool,
         bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>
     ) {
+        if rows > 1, !transposed, packedGemmForFloat32 {
+            return packedGemm(
+                x, rows: rows, type: Int32(WK_F32), weight: UnsafeRawPointer(weight), outFeatures: outFeatures, inFeatures: inFeatures,
+                bias: bias, into: y)
+        }
         if let bias {
             for r in 0..<rows { (y + r * outFeatures).update(from: bias, count: outFeatures) }
         }

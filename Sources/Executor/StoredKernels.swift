@@ -8,8 +8,11 @@
 //   many tokens          the same dtypes: every row quantised as above, then an integer GEMM over panels
 //                        of eight or sixteen weight rows decoded to 8-bit levels (C, wk_stored_gemm_act8; where the
 //                        CPU has AVX2, off with WEIGHTKIT_INT8_PREFILL=0 or WEIGHTKIT_F32_ACTIVATIONS=1), so a
-//                        prefill computes what decoding its tokens one by one would; other dtypes, or with it
-//                        off: panels of rows decoded into a small float32 buffer that stays in cache, each
+//                        prefill computes what decoding its tokens one by one would; f16/bf16 (and float32
+//                        weights, from Kernels.linear, where the CPU has AVX-512): a packed float32 GEMM that
+//                        converts twelve rows at a time into a buffer in L1 and runs every token over them
+//                        (C, wk_half_gemm; off with WEIGHTKIT_HALF_GEMM=0); other dtypes, or with those off:
+//                        panels of rows decoded into a small float32 buffer that stays in cache, each
 //                        multiplied by OpenBLAS sgemm into its columns of the output
 //   embedding            only the looked-up rows are decoded
 //
@@ -116,6 +119,9 @@ extension Kernels {
         if int8Activations, int8Prefill, int8PrefillRuns, wk_act8_gemm_supported(w.type) != 0 {
             return linearStoredInt8(x, rows: rows, weight: w, bias: bias, into: y, level: level)
         }
+        if packedGemmRuns(type: w.type) {
+            return packedGemm(x, rows: rows, type: w.type, weight: w.base, outFeatures: outF, inFeatures: inF, bias: bias, into: y)
+        }
         // Panels dealt round-robin to the workers, each decoding into its own buffer and calling
         // single-threaded sgemm (WorkerPool); with WEIGHTKIT_BLAS_POOL=openblas one thread decodes and
         // OpenBLAS threads each sgemm.
@@ -174,6 +180,57 @@ extension Kernels {
             defer { scratch.deallocate() }
             wk_stored_gemm_act8(
                 w.type, w.base, inF, r0, n, UnsafeRawPointer(bitPattern: actAddress)!, rows,
+                UnsafeMutablePointer<Float>(bitPattern: yAddress)! + r0, outF, scratch, level)
+        }
+        if let bias { addBias(bias, rows: rows, width: outF, to: y) }
+    }
+
+    /// The version of the packed float32 GEMM (wk_half_gemm) this CPU runs: 2 AVX-512F, 1 AVX2+FMA+F16C, 0 none.
+    static let halfGemmLevel = wk_half_gemm_best_level()
+
+    /// Whether many-token products of f16/bf16 weights go through the packed GEMM (where the CPU has AVX2;
+    /// WEIGHTKIT_HALF_GEMM=0 keeps the float32 panels and sgemm, for comparisons).
+    static let halfGemmEnabled = ProcessInfo.processInfo.environment["WEIGHTKIT_HALF_GEMM"] != "0"
+
+    /// Whether many-token products of float32 `[out, in]` weights go through the packed GEMM instead of
+    /// sgemm: where the CPU has 512-bit FMA (it measured 1.1–1.4× faster than OpenBLAS's sgemm at 128
+    /// tokens there; with AVX2 alone about equal, so sgemm stays); WEIGHTKIT_F32_GEMM=sgemm keeps sgemm.
+    static let packedGemmForFloat32 =
+        halfGemmLevel >= 2 && ProcessInfo.processInfo.environment["WEIGHTKIT_F32_GEMM"] != "sgemm" && !WorkerPool.openBLASThreads
+
+    /// Whether a many-token product of a stored f16/bf16 weight goes through the packed GEMM.
+    static func packedGemmRuns(type: Int32) -> Bool {
+        (type == Int32(WK_F16) || type == Int32(WK_BF16)) && halfGemmEnabled && halfGemmLevel >= 1 && !WorkerPool.openBLASThreads
+    }
+
+    /// y[T, out] = x[T, in] · Wᵀ (+ b) for W `[out, in]` in f32, f16 or bf16, in float32 arithmetic
+    /// (wk_half_gemm): x packed once into slabs of 32 tokens (in parallel, by slab), then each worker takes a
+    /// range of rows (a multiple of twelve, the kernel's tile) and runs every token over it, converting each
+    /// weight once. `level` picks the kernel version (−1: the best this CPU runs; tests pass each).
+    static func packedGemm(
+        _ x: UnsafePointer<Float>, rows: Int, type: Int32, weight: UnsafeRawPointer, outFeatures outF: Int, inFeatures inF: Int,
+        bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, level: Int32 = -1
+    ) {
+        let xp = UnsafeMutablePointer<Float>.allocate(capacity: wk_half_gemm_xp_floats(rows, inF))
+        defer { xp.deallocate() }
+        let slabs = (rows + 31) / 32
+        let xAddress = Int(bitPattern: x), yAddress = Int(bitPattern: y), xpAddress = Int(bitPattern: xp), wAddress = Int(bitPattern: weight)
+        let pThreads = min(WorkerPool.threads, slabs)
+        let pChunk = (slabs + pThreads - 1) / pThreads
+        WorkerPool.run(pThreads) { t in
+            let s0 = t * pChunk, n = min(pChunk, slabs - s0)
+            guard n > 0 else { return }
+            wk_half_gemm_pack_x(UnsafePointer<Float>(bitPattern: xAddress)!, rows, inF, s0, n, UnsafeMutablePointer<Float>(bitPattern: xpAddress)!)
+        }
+        let threads = min(WorkerPool.threads, max(1, outF / 24))
+        let chunk = ((outF + threads - 1) / threads + 11) / 12 * 12
+        WorkerPool.run(threads) { t in
+            let r0 = t * chunk, n = min(chunk, outF - r0)
+            guard n > 0 else { return }
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: wk_half_gemm_scratch_bytes(rows), alignment: 64)
+            defer { scratch.deallocate() }
+            wk_half_gemm(
+                type, UnsafeRawPointer(bitPattern: wAddress)!, inF, r0, n, UnsafePointer<Float>(bitPattern: xpAddress)!, rows,
                 UnsafeMutablePointer<Float>(bitPattern: yAddress)! + r0, outF, scratch, level)
         }
         if let bias { addBias(bias, rows: rows, width: outF, to: y) }

@@ -129,6 +129,89 @@ import Testing
         }
     }
 
+    @Test("packed float32 GEMM (f32/f16/bf16 `[out, in]`, many tokens): every kernel version within the float32 bound; linear and linearStored take it",
+          arguments: [DType.f32, .f16, .bf16])
+    func packedGemm(_ dtype: DType) throws {
+        // Rows not a multiple of the twelve-row tile, columns not a multiple of the 256-column block, and
+        // token counts below, at and past the 32-token slab.
+        for (outF, inF) in [(37, 300), (37, 272), (50, 32), (13, 513)] {
+            let (bytes, w): ([UInt8], [Float])
+            if dtype == .f32 {
+                var state: UInt64 = 5
+                w = Self.activations(outF * inF, state: &state) { _ in 2.5 }
+                bytes = w.withUnsafeBytes { Array($0) }
+            } else {
+                (bytes, w) = try Self.matrix(dtype, rows: outF, cols: inF, seed: 5)
+            }
+            let bias = (0..<outF).map { Float($0 % 7) * 0.25 - 0.5 }
+            let typeCode = dtype == .f32 ? Int32(WK_F32) : StoredMatrix.code(dtype)!
+            for tokens in [2, 5, 33, 70] {
+                var state = UInt64(tokens)
+                let x = Self.activations(tokens * inF, state: &state) { $0 % 9 == 0 ? 8 : 1 }
+                var bestLevel: [Float]? = nil
+                for level in 0...max(0, Kernels.halfGemmLevel) {
+                    var y = [Float](repeating: .nan, count: tokens * outF)
+                    bytes.withUnsafeBytes { wp in
+                        x.withUnsafeBufferPointer { xp in
+                            bias.withUnsafeBufferPointer { bp in
+                                y.withUnsafeMutableBufferPointer {
+                                    Kernels.packedGemm(
+                                        xp.baseAddress!, rows: tokens, type: typeCode, weight: wp.baseAddress!, outFeatures: outF,
+                                        inFeatures: inF, bias: bp.baseAddress!, into: $0.baseAddress!, level: level)
+                                }
+                            }
+                        }
+                    }
+                    var worst = 0.0
+                    for t in 0..<tokens {
+                        for o in 0..<outF {
+                            var ref = Double(bias[o]), mag = abs(Double(bias[o]))
+                            for i in 0..<inF {
+                                ref += Double(w[o * inF + i]) * Double(x[t * inF + i])
+                                mag += abs(Double(w[o * inF + i]) * Double(x[t * inF + i]))
+                            }
+                            let err = abs(Double(y[t * outF + o]) - ref) / (mag * Double(inF) * 6e-8 + 1e-30)
+                            worst = max(worst, err.isNaN ? .infinity : err)
+                        }
+                    }
+                    #expect(worst <= 1, "\(dtype.rawValue) \(outF)×\(inF), \(tokens) tokens, level \(level): error \(worst)× the float32 accumulation bound")
+                    if level == max(0, Kernels.halfGemmLevel) { bestLevel = y }
+                }
+                // The executor's entry points reach the same kernel (the best version), bit for bit.
+                guard let best = bestLevel else { continue }
+                var via = [Float](repeating: .nan, count: tokens * outF)
+                var taken = false
+                if dtype == .f32, Kernels.packedGemmForFloat32 {
+                    w.withUnsafeBufferPointer { wp in
+                        x.withUnsafeBufferPointer { xp in
+                            bias.withUnsafeBufferPointer { bp in
+                                via.withUnsafeMutableBufferPointer {
+                                    Kernels.linear(
+                                        xp.baseAddress!, rows: tokens, inFeatures: inF, weight: wp.baseAddress!, outFeatures: outF, transposed: false,
+                                        bias: bp.baseAddress!, into: $0.baseAddress!)
+                                }
+                            }
+                        }
+                    }
+                    taken = true
+                } else if dtype != .f32, Kernels.packedGemmRuns(type: typeCode) {
+                    let m = Self.stored(dtype, bytes, rows: outF, cols: inF)
+                    x.withUnsafeBufferPointer { xp in
+                        bias.withUnsafeBufferPointer { bp in
+                            via.withUnsafeMutableBufferPointer {
+                                Kernels.linearStored(xp.baseAddress!, rows: tokens, weight: m, bias: bp.baseAddress!, into: $0.baseAddress!)
+                            }
+                        }
+                    }
+                    taken = true
+                }
+                if taken {
+                    #expect(via.map(\.bitPattern) == best.map(\.bitPattern), "\(dtype.rawValue) \(outF)×\(inF), \(tokens) tokens: the executor's product differs")
+                }
+            }
+        }
+    }
+
     static let levels = Kernels.int8KernelLevels
 
     /// `count` activations u·scale(i), u uniform in [−1, 1] from `state` (a 64-bit LCG).

@@ -66,6 +66,22 @@ int wk_act8_gemm_best_level(void);
 /// token; −1 the best this CPU runs.
 void wk_stored_gemm_act8(int type, const void *weights, long cols, long row0, long nrows, const void *acts, long ntok,
                          float *y, long ldy, void *scratch, int level);
+/// Whether wk_half_gemm reads `type` (f32, f16, bf16).
+int wk_half_gemm_supported(int type);
+/// The fastest version of wk_half_gemm this CPU runs: 2 AVX-512F, 1 AVX2+FMA+F16C, 0 portable C.
+int wk_half_gemm_best_level(void);
+/// Floats of the packed activations for ntok tokens of cols elements (slabs of 32 tokens).
+long wk_half_gemm_xp_floats(long ntok, long cols);
+/// Slabs slab0 ..< slab0 + nslabs of x ([ntok, cols] float32) packed into xp: slab s holds tokens
+/// 32s ..< 32s + 32, element c of each at xp[s·32·cols + c·32 + t] (tokens past ntok zero).
+void wk_half_gemm_pack_x(const float *x, long ntok, long cols, long slab0, long nslabs, float *xp);
+/// Bytes of the scratch buffer wk_half_gemm needs for ntok tokens.
+long wk_half_gemm_scratch_bytes(long ntok);
+/// y[t·ldy + r] = Σ_c W[row0 + r][c]·x_t[c] for r < nrows, t < ntok, W a [rows, cols] f32/f16/bf16 matrix
+/// ([out, in]) and x packed by wk_half_gemm_pack_x; float32 arithmetic, twelve rows at a time over blocks of
+/// 256 columns (halfgemm.c). `level`: 2 AVX-512F, 1 AVX2, 0 portable; −1 the best this CPU runs.
+void wk_half_gemm(int type, const void *weights, long cols, long row0, long nrows, const float *xp, long ntok, float *y,
+                  long ldy, void *scratch, int level);
 /// A task of a parallel job: fn(ctx, t) for task t.
 typedef void (*wk_task_fn)(void *ctx, long t);
 /// fn(ctx, 0) … fn(ctx, n − 1), each once, on the calling thread and up to threads − 1 persistent workers
