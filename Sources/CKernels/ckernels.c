@@ -59,3 +59,21 @@ WK_CLONES float wk_exp_shifted_sum(float *restrict x, long n, float m) {
     for (; i < n; i++) s += x[i];
     return s;
 }
+
+// Sixteen running maxima, so each clone compares a vector at a time (max is exact in any order; a NaN
+// among the scores makes every probability NaN through the exponentials whichever maximum is taken).
+WK_CLONES float wk_max_f32(const float *restrict x, long n) {
+    float lanes[16];
+    for (int k = 0; k < 16; k++) lanes[k] = -3.40282347e38f;
+    long i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) lanes[k] = x[i + k] > lanes[k] ? x[i + k] : lanes[k];
+    float m = -3.40282347e38f;
+    for (int k = 0; k < 16; k++) m = lanes[k] > m ? lanes[k] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+WK_CLONES void wk_scale_f32(float *restrict x, long n, float s) {
+    for (long i = 0; i < n; i++) x[i] *= s;
+}

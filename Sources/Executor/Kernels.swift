@@ -290,7 +290,7 @@ enum Kernels {
     /// `.replace(v)` (GPT-1) they take part as the value v, as Hugging Face computes it.
     @inline(__always) static func softmaxRow(_ row: UnsafeMutablePointer<Float>, keys: Int, visible: Int, mask: MaskStyle) {
         let masked = keys - visible
-        var maxv = maxOf(row, visible)
+        var maxv = wk_max_f32(row, visible)
         var maskedValue: Float = 0
         if masked > 0, case .replace(let v) = mask {
             maxv = max(maxv, v)
@@ -303,42 +303,8 @@ enum Kernels {
             sum += Float(masked) * maskedProbability
         }
         let inv = 1 / sum
-        for j in 0..<visible { row[j] *= inv }
+        wk_scale_f32(row, visible, inv)
         if masked > 0 { (row + visible).update(repeating: maskedProbability * inv, count: masked) }
-    }
-
-    /// The largest of `n` floats, sixteen lanes at a time (max is exact in any order).
-    @inline(__always) static func maxOf(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-        var i = 0
-        var lanes = SIMD16<Float>(repeating: -.greatestFiniteMagnitude)
-        let raw = UnsafeRawPointer(p)
-        while i + 16 <= n {
-            lanes = pointwiseMax(lanes, raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self))
-            i += 16
-        }
-        var m = lanes.max()
-        while i < n {
-            m = max(m, p[i])
-            i += 1
-        }
-        return m
-    }
-
-    /// The sum of `n` floats, in sixteen partial sums.
-    @inline(__always) static func sumOf(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-        var i = 0
-        var lanes = SIMD16<Float>(repeating: 0)
-        let raw = UnsafeRawPointer(p)
-        while i + 16 <= n {
-            lanes += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
-            i += 16
-        }
-        var total = lanes.sum()
-        while i < n {
-            total += p[i]
-            i += 1
-        }
-        return total
     }
 
     /// Sets the executor's worker count (WorkerPool; OpenBLAS runs inside those workers).

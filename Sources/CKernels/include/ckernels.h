@@ -11,6 +11,10 @@ void wk_gelu_tanh(const float *x, float *y, long n);
 void wk_silu(const float *x, float *y, long n);
 /// x[i] = exp(x[i] − m) in place, n elements; returns their sum.
 float wk_exp_shifted_sum(float *x, long n, float m);
+/// The largest of n floats (−FLT_MAX for none).
+float wk_max_f32(const float *x, long n);
+/// x[i] *= s, n elements.
+void wk_scale_f32(float *x, long n, float s);
 
 /// Stored weight dtypes the kernels read directly.
 enum {
