@@ -4,6 +4,9 @@
 #include "ckernels.h"
 #include <stdint.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #if defined(__x86_64__) && defined(__clang__)
 #define WK_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
@@ -76,4 +79,16 @@ WK_CLONES float wk_max_f32(const float *restrict x, long n) {
 
 WK_CLONES void wk_scale_f32(float *restrict x, long n, float s) {
     for (long i = 0; i < n; i++) x[i] *= s;
+}
+
+// glibc returns a freed block above its mmap threshold (128 KiB at first, raised as such blocks are freed)
+// to the kernel, and trims the heap's top above 128 KiB free: an activation array of a few MB, freed
+// after its last use and allocated again by the next op, then costs fresh zeroed pages every time.
+void wk_keep_freed_memory(void) {
+#if defined(__GLIBC__)
+    static int done = 0;
+    if (__atomic_exchange_n(&done, 1, __ATOMIC_RELAXED)) return;
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
 }

@@ -2,6 +2,7 @@
 // from the WeightStore, GEMMs in OpenBLAS, attention heads in parallel. A Session keeps a KV
 // cache so decoding one token reuses the keys and values of the tokens before it.
 
+internal import CKernels
 import Foundation
 import Models
 import TensorCore
@@ -43,6 +44,8 @@ public final class Executor {
         self.transposedOps = Self.transposedOps(graph, forms)
         self.inverseFrequencies = graph.config.rope.map(Kernels.ropeInverseFrequencies) ?? []
         Kernels.setBLASThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        // Freed activation arrays stay with malloc for the next op (WEIGHTKIT_MALLOC=default: glibc's own policy).
+        if ProcessInfo.processInfo.environment["WEIGHTKIT_MALLOC"] != "default" { wk_keep_freed_memory() }
     }
 
     /// Runs the weights in `forms` instead of the ones their transforms decide, before anything has

@@ -15,6 +15,11 @@ float wk_exp_shifted_sum(float *x, long n, float m);
 float wk_max_f32(const float *x, long n);
 /// x[i] *= s, n elements.
 void wk_scale_f32(float *x, long n, float s);
+/// Has glibc keep freed blocks below 32 MiB (and the heap's top below 1 GiB) for reuse instead of
+/// returning them to the kernel: the executor frees and allocates activation arrays of a few MB at
+/// every op, and fresh pages cost a page fault and zeroing each (18% of a 128-token prefill). Once per
+/// process; nothing on other C libraries.
+void wk_keep_freed_memory(void);
 
 /// Stored weight dtypes the kernels read directly.
 enum {
