@@ -223,7 +223,7 @@ import Testing
     }
 
     @Test("GEMV with 8-bit activations: within the activation-quantisation bound of the widened product, every kernel version",
-          arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k], [3, 8])
+          arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k], [3, 8, 35])
     func int8Activations(_ dtype: DType, blocks: Int) throws {
         let outF = 67, inF = dtype.blockSize * blocks
         let (bytes, w) = try Self.matrix(dtype, rows: outF, cols: inF, seed: 3)
@@ -266,7 +266,7 @@ import Testing
     }
 
     @Test("GEMM with 8-bit activations (prefill): every token's row is the one-token product's, every kernel version",
-          arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k], [3, 8])
+          arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k], [3, 8, 35])
     func int8Prefill(_ dtype: DType, blocks: Int) throws {
         // 67 rows: eight- and sixteen-row panels with a remainder, split between workers; 2, 5 and 9 tokens: the
         // four-token tiles and the single tokens after them.
