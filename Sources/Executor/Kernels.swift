@@ -1,6 +1,6 @@
 // Reference kernels, one function per op, over row-major float32 buffers. Matrix products go
-// through OpenBLAS's cblas_sgemm (many tokens over `[out, in]` weights, where the CPU has AVX-512:
-// the packed GEMM of StoredKernels.swift); everything else is a readable loop.
+// through OpenBLAS's cblas_sgemm (or, with WEIGHTKIT_F32_GEMM=packed on a CPU with AVX-512, many tokens
+// over `[out, in]` weights through the packed GEMM of StoredKernels.swift); everything else is a readable loop.
 
 internal import CKernels
 internal import COpenBLAS

@@ -9,7 +9,7 @@
 //                        of eight or sixteen weight rows decoded to 8-bit levels (C, wk_stored_gemm_act8; where the
 //                        CPU has AVX2, off with WEIGHTKIT_INT8_PREFILL=0 or WEIGHTKIT_F32_ACTIVATIONS=1), so a
 //                        prefill computes what decoding its tokens one by one would; f16/bf16 (and float32
-//                        weights, from Kernels.linear, where the CPU has AVX-512): a packed float32 GEMM that
+//                        weights, from Kernels.linear, with WEIGHTKIT_F32_GEMM=packed): a packed float32 GEMM that
 //                        converts twelve rows at a time into a buffer in L1 and runs every token over them
 //                        (C, wk_half_gemm; off with WEIGHTKIT_HALF_GEMM=0); other dtypes, or with those off:
 //                        panels of rows decoded into a small float32 buffer that stays in cache, each
@@ -193,10 +193,11 @@ extension Kernels {
     static let halfGemmEnabled = ProcessInfo.processInfo.environment["WEIGHTKIT_HALF_GEMM"] != "0"
 
     /// Whether many-token products of float32 `[out, in]` weights go through the packed GEMM instead of
-    /// sgemm: where the CPU has 512-bit FMA (it measured 1.1–1.4× faster than OpenBLAS's sgemm at 128
-    /// tokens there; with AVX2 alone about equal, so sgemm stays); WEIGHTKIT_F32_GEMM=sgemm keeps sgemm.
+    /// sgemm: only with WEIGHTKIT_F32_GEMM=packed, where the CPU has 512-bit FMA. Alone it ran 1.05–1.15×
+    /// OpenBLAS's sgemm (one thread, 128 tokens), but in whole passes sgemm was as fast at 128 tokens and
+    /// 2–5% faster at 512 (README), so sgemm stays the default.
     static let packedGemmForFloat32 =
-        halfGemmLevel >= 2 && ProcessInfo.processInfo.environment["WEIGHTKIT_F32_GEMM"] != "sgemm" && !WorkerPool.openBLASThreads
+        halfGemmLevel >= 2 && ProcessInfo.processInfo.environment["WEIGHTKIT_F32_GEMM"] == "packed" && !WorkerPool.openBLASThreads
 
     /// Whether a many-token product of a stored f16/bf16 weight goes through the packed GEMM.
     static func packedGemmRuns(type: Int32) -> Bool {
