@@ -1,8 +1,8 @@
 // Prefill GEMM over f32, f16 and bf16 weights laid out [out, in] (see ckernels.h), in float32 arithmetic:
 // Y[t][r] = Σ_c W[r][c]·x_t[c]. It takes the place of "decode a panel of rows to float32, then sgemm" for
 // the half-precision types, where the separate decode pass cost 20–30% of a prefill. It reads f32 weights
-// too (the executor's WEIGHTKIT_F32_GEMM=packed: alone it beats OpenBLAS's sgemm by 5–15% at 128 tokens
-// with 512-bit FMA, but not in whole passes, so sgemm stays the default there).
+// too (the executor's WEIGHTKIT_F32_GEMM=packed: alone it runs at about the rate of OpenBLAS's sgemm with
+// 512-bit FMA, and no faster in whole passes, so sgemm stays the default there).
 //
 // The activations are packed once per product into slabs of 32 tokens, element c of the slab's 32 tokens
 // contiguous ([c][32], tokens past the last zero), so that two 512-bit loads give one column for 32

@@ -193,9 +193,9 @@ extension Kernels {
     static let halfGemmEnabled = ProcessInfo.processInfo.environment["WEIGHTKIT_HALF_GEMM"] != "0"
 
     /// Whether many-token products of float32 `[out, in]` weights go through the packed GEMM instead of
-    /// sgemm: only with WEIGHTKIT_F32_GEMM=packed, where the CPU has 512-bit FMA. Alone it ran 1.05–1.15×
-    /// OpenBLAS's sgemm (one thread, 128 tokens), but in whole passes sgemm was as fast at 128 tokens and
-    /// 2–5% faster at 512 (README), so sgemm stays the default.
+    /// sgemm: only with WEIGHTKIT_F32_GEMM=packed, where the CPU has 512-bit FMA. Alone it runs at about
+    /// the rate of OpenBLAS's Cooperlake sgemm (0.9–1.1×, one thread), and in whole passes sgemm was as fast
+    /// at 128 tokens and 2–5% faster at 512 (README), so sgemm stays the default.
     static let packedGemmForFloat32 =
         halfGemmLevel >= 2 && ProcessInfo.processInfo.environment["WEIGHTKIT_F32_GEMM"] == "packed" && !WorkerPool.openBLASThreads
 
