@@ -435,6 +435,43 @@ WK_VNNI static void wk_gemv8_q4_0_512(const uint8_t *w, long cols, long nrows, w
 
 WK_GEMV8_K_VERSION(wk_gemv8_k_avx2, WK_AVX2, wk_idot_avx2)
 WK_GEMV8_K_VERSION(wk_gemv8_k_vnni, WK_VNNI, wk_idot_vnni)
+
+// q4_k with 512-bit VNNI: each 32-byte run of nibbles gives two groups of 32 (low nibbles, then high),
+// which sit side by side in one register in front of their 64 activations, so the dot, the conversion
+// and the scaling (each half's d·scale·d_x permuted out of the eight) are one instruction each for both
+// groups. The super-block's scales and mins are set up as in the 256-bit body.
+WK_VNNI static void wk_gemv8_q4k_512(const uint8_t *w, long cols, long nrows, wk_act8 a, float *y) {
+    const long ns = cols / 256, bb = 144;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m512i half0 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    for (long r = 0; r < nrows; r++) {
+        const uint8_t *row = w + r * ns * bb;
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+        __m256 accMv = _mm256_setzero_ps();
+        for (long k = 0; k < ns; k++) {
+            const uint8_t *b = row + k * bb;
+            const long kb = 8 * k;
+            uint8_t sc8[8], mn8[8];
+            wk_q45k_scales8(b, sc8, mn8);
+            const __m256 ds = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(wk_half(b)), WK_U8X8(sc8)), _mm256_loadu_ps(a.d + kb));
+            const __m512 ds512 = _mm512_castps256_ps512(ds);
+            accMv = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(wk_half(b + 2)), WK_U8X8(mn8)), _mm256_loadu_ps(a.dsum + kb), accMv);
+            for (int p = 0; p < 4; p++) {
+                const __m256i raw = _mm256_loadu_si256((const __m256i *)(const void *)(b + 16 + 32 * p));
+                const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(raw, m4)),
+                                                     _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), 1);
+                const __m512i q = _mm512_loadu_si512((const void *)(a.q + 32 * (kb + 2 * p)));
+                const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, q);
+                const __m512 sc = _mm512_permutexvar_ps(_mm512_add_epi32(half0, _mm512_set1_epi32(2 * p)), ds512);
+                if (p & 1)
+                    acc1 = _mm512_fmadd_ps(sc, _mm512_cvtepi32_ps(dot), acc1);
+                else
+                    acc0 = _mm512_fmadd_ps(sc, _mm512_cvtepi32_ps(dot), acc0);
+            }
+        }
+        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - wk_hsum8(accMv);
+    }
+}
 #endif
 
 int wk_act8_best_level(void) {
@@ -456,6 +493,10 @@ void wk_stored_gemv_act8(int type, const void *weights, long cols, long row0, lo
     const uint8_t *w = (const uint8_t *)weights + row0 * wk_stored_row_bytes(type, cols);
     if (wk_act8_kquant(type)) {
 #if WK_X86
+        if (level == 2 && type == WK_Q4_K) {
+            wk_gemv8_q4k_512(w, cols, nrows, a, y);
+            return;
+        }
         if (level == 2) {
             wk_gemv8_k_vnni(type, w, cols, nrows, a, y);
             return;
