@@ -171,11 +171,7 @@ extension Kernels {
             guard n > 0 else { return }
             wk_quantize_act8_rows(UnsafePointer<Float>(bitPattern: xAddress)!, r0, n, inF, UnsafeMutableRawPointer(bitPattern: actAddress)!)
         }
-        let threads = min(WorkerPool.threads, max(1, outF / 32))
-        let chunk = ((outF + threads - 1) / threads + 15) / 16 * 16
-        WorkerPool.run(threads) { t in
-            let r0 = t * chunk, n = min(chunk, outF - r0)
-            guard n > 0 else { return }
+        forRowRanges(outF, tile: 16, minPerWorker: 32) { r0, n in
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: wk_gemm8_scratch_bytes(inF), alignment: 64)
             defer { scratch.deallocate() }
             wk_stored_gemm_act8(
@@ -223,11 +219,7 @@ extension Kernels {
             guard n > 0 else { return }
             wk_half_gemm_pack_x(UnsafePointer<Float>(bitPattern: xAddress)!, rows, inF, s0, n, UnsafeMutablePointer<Float>(bitPattern: xpAddress)!)
         }
-        let threads = min(WorkerPool.threads, max(1, outF / 24))
-        let chunk = ((outF + threads - 1) / threads + 11) / 12 * 12
-        WorkerPool.run(threads) { t in
-            let r0 = t * chunk, n = min(chunk, outF - r0)
-            guard n > 0 else { return }
+        forRowRanges(outF, tile: 12, minPerWorker: 24) { r0, n in
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: wk_half_gemm_scratch_bytes(rows), alignment: 64)
             defer { scratch.deallocate() }
             wk_half_gemm(
@@ -235,6 +227,17 @@ extension Kernels {
                 UnsafeMutablePointer<Float>(bitPattern: yAddress)! + r0, outF, scratch, level)
         }
         if let bias { addBias(bias, rows: rows, width: outF, to: y) }
+    }
+
+    /// body(r0, n) on the workers, one call each, for consecutive ranges of `rows` weight rows that are
+    /// multiples of `tile` (a GEMM kernel's panel height), with no more workers than rows / minPerWorker.
+    static func forRowRanges(_ rows: Int, tile: Int, minPerWorker: Int, _ body: @Sendable (Int, Int) -> Void) {
+        let threads = min(WorkerPool.threads, max(1, rows / minPerWorker))
+        let chunk = ((rows + threads - 1) / threads + tile - 1) / tile * tile
+        WorkerPool.run(threads) { t in
+            let r0 = t * chunk, n = min(chunk, rows - r0)
+            if n > 0 { body(r0, n) }
+        }
     }
 
     /// y[r·width + j] += bias[j] for every row r: the bias of a product whose kernel leaves it out.

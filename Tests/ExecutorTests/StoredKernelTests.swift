@@ -45,6 +45,28 @@ import Testing
         return (bytes, widened)
     }
 
+    /// The largest error of y [tokens, outF] against x·Wᵀ + b in double (W [outF, inF] as widened, or
+    /// [inF, outF] with `inOut`), over the float32 accumulation bound inF·6e-8·Σ|w·x| of its row (float32
+    /// sums of inF products; NaN counts as infinitely wrong).
+    static func worstOverFloat32Bound(
+        _ y: [Float], w: [Float], x: [Float], bias: [Float], tokens: Int, outF: Int, inF: Int, inOut: Bool = false
+    ) -> Double {
+        var worst = 0.0
+        for t in 0..<tokens {
+            for o in 0..<outF {
+                var ref = Double(bias[o]), mag = abs(Double(bias[o]))
+                for i in 0..<inF {
+                    let wi = Double(inOut ? w[i * outF + o] : w[o * inF + i])
+                    ref += wi * Double(x[t * inF + i])
+                    mag += abs(wi * Double(x[t * inF + i]))
+                }
+                let err = abs(Double(y[t * outF + o]) - ref) / (mag * Double(inF) * 6e-8 + 1e-30)
+                worst = max(worst, err.isNaN ? .infinity : err)
+            }
+        }
+        return worst
+    }
+
     static func stored(_ dtype: DType, _ bytes: [UInt8], rows: Int, cols: Int) -> StoredMatrix {
         let data = TensorData(bytes: bytes)
         let base = data.withUnsafeBytes { $0.baseAddress! }
@@ -78,19 +100,7 @@ import Testing
                     }
                 }
             }
-            var worst = 0.0
-            for t in 0..<tokens {
-                for o in 0..<outF {
-                    var ref = Double(bias[o]), mag = abs(Double(bias[o]))
-                    for i in 0..<inF {
-                        ref += Double(w[o * inF + i]) * Double(x[t * inF + i])
-                        mag += abs(Double(w[o * inF + i]) * Double(x[t * inF + i]))
-                    }
-                    // float32 accumulation of inF products: error bounded by ~inF·ε·Σ|terms|.
-                    let err = abs(Double(y[t * outF + o]) - ref) / (mag * Double(inF) * 6e-8 + 1e-30)
-                    worst = max(worst, err)
-                }
-            }
+            let worst = Self.worstOverFloat32Bound(y, w: w, x: x, bias: bias, tokens: tokens, outF: outF, inF: inF)
             #expect(worst <= 1, "\(dtype.rawValue) tokens \(tokens): error \(worst)× the float32 accumulation bound")
         }
     }
@@ -113,18 +123,7 @@ import Testing
                     }
                 }
             }
-            var worst = 0.0
-            for t in 0..<tokens {
-                for o in 0..<outF {
-                    var ref = Double(bias[o]), mag = abs(Double(bias[o]))
-                    for i in 0..<inF {
-                        ref += Double(w[i * outF + o]) * Double(x[t * inF + i])
-                        mag += abs(Double(w[i * outF + o]) * Double(x[t * inF + i]))
-                    }
-                    let err = abs(Double(y[t * outF + o]) - ref) / (mag * Double(inF) * 6e-8 + 1e-30)
-                    worst = max(worst, err)
-                }
-            }
+            let worst = Self.worstOverFloat32Bound(y, w: w, x: x, bias: bias, tokens: tokens, outF: outF, inF: inF, inOut: true)
             #expect(worst <= 1, "\(dtype.rawValue) tokens \(tokens): error \(worst)× the float32 accumulation bound")
         }
     }
@@ -162,18 +161,7 @@ import Testing
                             }
                         }
                     }
-                    var worst = 0.0
-                    for t in 0..<tokens {
-                        for o in 0..<outF {
-                            var ref = Double(bias[o]), mag = abs(Double(bias[o]))
-                            for i in 0..<inF {
-                                ref += Double(w[o * inF + i]) * Double(x[t * inF + i])
-                                mag += abs(Double(w[o * inF + i]) * Double(x[t * inF + i]))
-                            }
-                            let err = abs(Double(y[t * outF + o]) - ref) / (mag * Double(inF) * 6e-8 + 1e-30)
-                            worst = max(worst, err.isNaN ? .infinity : err)
-                        }
-                    }
+                    let worst = Self.worstOverFloat32Bound(y, w: w, x: x, bias: bias, tokens: tokens, outF: outF, inF: inF)
                     #expect(worst <= 1, "\(dtype.rawValue) \(outF)×\(inF), \(tokens) tokens, level \(level): error \(worst)× the float32 accumulation bound")
                     if level == max(0, Kernels.halfGemmLevel) { bestLevel = y }
                 }
