@@ -52,7 +52,9 @@ int wk_half_gemm_best_level(void) {
 #endif
 }
 
-long wk_half_gemm_xp_floats(long ntok, long cols) { return (ntok + WK_HG_TOK - 1) / WK_HG_TOK * WK_HG_TOK * cols; }
+long wk_half_gemm_slabs(long ntok) { return (ntok + WK_HG_TOK - 1) / WK_HG_TOK; }
+
+long wk_half_gemm_xp_floats(long ntok, long cols) { return wk_half_gemm_slabs(ntok) * WK_HG_TOK * cols; }
 
 void wk_half_gemm_pack_x(const float *x, long ntok, long cols, long slab0, long nslabs, float *xp) {
     for (long s = slab0; s < slab0 + nslabs; s++) {
@@ -68,8 +70,7 @@ void wk_half_gemm_pack_x(const float *x, long ntok, long cols, long slab0, long 
 }
 
 long wk_half_gemm_scratch_bytes(long ntok) {
-    const long slabs = (ntok + WK_HG_TOK - 1) / WK_HG_TOK;
-    return (long)sizeof(float) * (WK_HG_ROWS * WK_HG_KB + slabs * WK_HG_ROWS * WK_HG_TOK) + 64;
+    return (long)sizeof(float) * (WK_HG_ROWS * WK_HG_KB + wk_half_gemm_slabs(ntok) * WK_HG_ROWS * WK_HG_TOK) + 64;
 }
 
 // Elements c0 ..< c0 + n of rows r < nr (row r at w + r·rowBytes) as float32 into buf (row r at r·256);
@@ -181,32 +182,24 @@ void wk_half_gemm(int type, const void *weights, long cols, long row0, long nrow
     const int best = wk_half_gemm_best_level();
     if (level < 0 || level > best) level = best;
     const long rowBytes = wk_stored_row_bytes(type, cols);
-    const long slabs = (ntok + WK_HG_TOK - 1) / WK_HG_TOK;
+    const long slabs = wk_half_gemm_slabs(ntok);
     float *buf = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     float *sums = buf + WK_HG_ROWS * WK_HG_KB;
+    // The version's conversion and tile, called once per block and once per slab and block.
+    void (*convert)(int, const uint8_t *, long, int, long, long, float *) = wk_hg_convert0;
+    void (*tile)(const float *, const float *, long, float *, int) = wk_hg_tile0;
+#if WK_X86
+    if (level == 2) convert = wk_hg_convert2, tile = wk_hg_tile2;
+    if (level == 1) convert = wk_hg_convert1, tile = wk_hg_tile1;
+#endif
     for (long p = 0; p < nrows; p += WK_HG_ROWS) {
         const int nr = nrows - p < WK_HG_ROWS ? (int)(nrows - p) : WK_HG_ROWS;
         const uint8_t *w = (const uint8_t *)weights + (row0 + p) * rowBytes;
         for (long c0 = 0; c0 < cols; c0 += WK_HG_KB) {
             const long n = cols - c0 < WK_HG_KB ? cols - c0 : WK_HG_KB;
-            const int first = c0 == 0;
-#if WK_X86
-            if (level == 2) {
-                wk_hg_convert2(type, w, rowBytes, nr, c0, n, buf);
-                for (long s = 0; s < slabs; s++)
-                    wk_hg_tile2(buf, xp + s * WK_HG_TOK * cols + c0 * WK_HG_TOK, n, sums + s * WK_HG_ROWS * WK_HG_TOK, first);
-                continue;
-            }
-            if (level == 1) {
-                wk_hg_convert1(type, w, rowBytes, nr, c0, n, buf);
-                for (long s = 0; s < slabs; s++)
-                    wk_hg_tile1(buf, xp + s * WK_HG_TOK * cols + c0 * WK_HG_TOK, n, sums + s * WK_HG_ROWS * WK_HG_TOK, first);
-                continue;
-            }
-#endif
-            wk_hg_convert0(type, w, rowBytes, nr, c0, n, buf);
+            convert(type, w, rowBytes, nr, c0, n, buf);
             for (long s = 0; s < slabs; s++)
-                wk_hg_tile0(buf, xp + s * WK_HG_TOK * cols + c0 * WK_HG_TOK, n, sums + s * WK_HG_ROWS * WK_HG_TOK, first);
+                tile(buf, xp + s * WK_HG_TOK * cols + c0 * WK_HG_TOK, n, sums + s * WK_HG_ROWS * WK_HG_TOK, c0 == 0);
         }
         // The tile's sums into Y, transposed: token t, row row0 + p + r at y[t·ldy + p + r].
         for (long s = 0; s < slabs; s++) {

@@ -164,14 +164,10 @@ extension Kernels {
         let acts = UnsafeMutableRawPointer.allocate(byteCount: rows * stride, alignment: 64)
         defer { acts.deallocate() }
         let xAddress = Int(bitPattern: x), yAddress = Int(bitPattern: y), actAddress = Int(bitPattern: acts)
-        let qThreads = min(WorkerPool.threads, max(1, rows / 8))
-        let qChunk = (rows + qThreads - 1) / qThreads
-        WorkerPool.run(qThreads) { t in
-            let r0 = t * qChunk, n = min(qChunk, rows - r0)
-            guard n > 0 else { return }
+        forRanges(rows, tile: 1, minPerWorker: 8) { r0, n in
             wk_quantize_act8_rows(UnsafePointer<Float>(bitPattern: xAddress)!, r0, n, inF, UnsafeMutableRawPointer(bitPattern: actAddress)!)
         }
-        forRowRanges(outF, tile: 16, minPerWorker: 32) { r0, n in
+        forRanges(outF, tile: 16, minPerWorker: 32) { r0, n in
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: wk_gemm8_scratch_bytes(inF), alignment: 64)
             defer { scratch.deallocate() }
             wk_stored_gemm_act8(
@@ -210,16 +206,11 @@ extension Kernels {
     ) {
         let xp = UnsafeMutablePointer<Float>.allocate(capacity: wk_half_gemm_xp_floats(rows, inF))
         defer { xp.deallocate() }
-        let slabs = (rows + 31) / 32
         let xAddress = Int(bitPattern: x), yAddress = Int(bitPattern: y), xpAddress = Int(bitPattern: xp), wAddress = Int(bitPattern: weight)
-        let pThreads = min(WorkerPool.threads, slabs)
-        let pChunk = (slabs + pThreads - 1) / pThreads
-        WorkerPool.run(pThreads) { t in
-            let s0 = t * pChunk, n = min(pChunk, slabs - s0)
-            guard n > 0 else { return }
+        forRanges(wk_half_gemm_slabs(rows), tile: 1, minPerWorker: 1) { s0, n in
             wk_half_gemm_pack_x(UnsafePointer<Float>(bitPattern: xAddress)!, rows, inF, s0, n, UnsafeMutablePointer<Float>(bitPattern: xpAddress)!)
         }
-        forRowRanges(outF, tile: 12, minPerWorker: 24) { r0, n in
+        forRanges(outF, tile: 12, minPerWorker: 24) { r0, n in
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: wk_half_gemm_scratch_bytes(rows), alignment: 64)
             defer { scratch.deallocate() }
             wk_half_gemm(
@@ -229,14 +220,15 @@ extension Kernels {
         if let bias { addBias(bias, rows: rows, width: outF, to: y) }
     }
 
-    /// body(r0, n) on the workers, one call each, for consecutive ranges of `rows` weight rows that are
-    /// multiples of `tile` (a GEMM kernel's panel height), with no more workers than rows / minPerWorker.
-    static func forRowRanges(_ rows: Int, tile: Int, minPerWorker: Int, _ body: @Sendable (Int, Int) -> Void) {
-        let threads = min(WorkerPool.threads, max(1, rows / minPerWorker))
-        let chunk = ((rows + threads - 1) / threads + tile - 1) / tile * tile
+    /// body(i0, n) on the workers, one call each, for consecutive ranges of `count` items (weight rows,
+    /// tokens, slabs) that are multiples of `tile` (a GEMM kernel's panel height, or 1), with no more
+    /// workers than count / minPerWorker.
+    static func forRanges(_ count: Int, tile: Int, minPerWorker: Int, _ body: @Sendable (Int, Int) -> Void) {
+        let threads = min(WorkerPool.threads, max(1, count / minPerWorker))
+        let chunk = ((count + threads - 1) / threads + tile - 1) / tile * tile
         WorkerPool.run(threads) { t in
-            let r0 = t * chunk, n = min(chunk, rows - r0)
-            if n > 0 { body(r0, n) }
+            let i0 = t * chunk, n = min(chunk, count - i0)
+            if n > 0 { body(i0, n) }
         }
     }
 

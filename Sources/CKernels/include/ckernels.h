@@ -79,6 +79,8 @@ void wk_stored_gemm_act8(int type, const void *weights, long cols, long row0, lo
 int wk_half_gemm_supported(int type);
 /// The fastest version of wk_half_gemm this CPU runs: 2 AVX-512F, 1 AVX2+FMA+F16C, 0 portable C.
 int wk_half_gemm_best_level(void);
+/// Slabs of 32 tokens that ntok tokens take in the packed activations.
+long wk_half_gemm_slabs(long ntok);
 /// Floats of the packed activations for ntok tokens of cols elements (slabs of 32 tokens).
 long wk_half_gemm_xp_floats(long ntok, long cols);
 /// Slabs slab0 ..< slab0 + nslabs of x ([ntok, cols] float32) packed into xp: slab s holds tokens
